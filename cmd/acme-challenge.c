@@ -1,0 +1,118 @@
+/*
+ * acme-challenge: proves control of each identifier of the order (http-01
+ * through a webroot, or any type through a hook) and waits for the CA.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz.h"
+#include "client.h"
+#include "conf.h"
+#include "diag.h"
+#include "state.h"
+#include "stream.h"
+
+#define STEP "acme-challenge"
+#define DEFAULT_TIMEOUT 120
+
+struct ctx {
+	struct client		c;
+	struct authz_opts	o;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s %s\n\t[-t type] [-W seconds] -w dir | -H hook\n",
+	    diag_prog, CLIENT_USAGE);
+}
+
+static int
+step(json_t *doc, void *arg)
+{
+	struct ctx *x = arg;
+	struct acme *a;
+
+	if (state_check(doc, STEP) != 0 ||
+	    (a = client_acme(&x->c, doc, STEP)) == NULL)
+		return -1;
+	return authz_complete(a, doc, &x->o, STEP);
+}
+
+/* Options after the shared ones: environment, defaults, checks. */
+static int
+setup(struct ctx *x, const char *timeout, char *why, size_t whylen)
+{
+	const char *t;
+
+	x->o.type = conf_get(x->o.type, "ACMEPIPE_CHALLENGE_TYPE", "http-01");
+	x->o.prov.webroot = conf_get(x->o.prov.webroot, "ACMEPIPE_WEBROOT",
+	    NULL);
+	x->o.prov.hook = conf_get(x->o.prov.hook, "ACMEPIPE_HOOK", NULL);
+	/* An explicit option beats the other provisioner's variable. */
+	if (x->o.prov.webroot != NULL && x->o.prov.hook != NULL)
+		x->o.prov.hook = NULL;
+	t = conf_get(timeout, "ACMEPIPE_TIMEOUT", NULL);
+	x->o.timeout = t != NULL ? conf_seconds(t) : DEFAULT_TIMEOUT;
+	if (x->o.timeout < 0) {
+		snprintf(why, whylen, "timeout: not a number of seconds: %s", t);
+		return -1;
+	}
+	if (strcmp(x->o.type, "http-01") != 0 && strcmp(x->o.type, "dns-01") &&
+	    strcmp(x->o.type, "tls-alpn-01") != 0) {
+		snprintf(why, whylen, "unknown challenge type: %s", x->o.type);
+		return -1;
+	}
+	if (provision_check(&x->o.prov, x->o.type, why, whylen) != 0)
+		return -1;
+	return client_setup(&x->c, why, whylen);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLIENT_LONGOPTS,
+	    { "type", required_argument, NULL, 't' },
+	    { "webroot", required_argument, NULL, 'w' },
+	    { "hook", required_argument, NULL, 'H' },
+	    { "timeout", required_argument, NULL, 'W' },
+	    { NULL, 0, NULL, 0 } };
+	struct ctx x;
+	const char *timeout = NULL, *webroot = NULL, *hook = NULL;
+	char why[512];
+	int ch, status;
+
+	memset(&x, 0, sizeof(x));
+	diag_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "t:w:H:W:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': usage(stdout); return 0;
+		case 't': x.o.type = optarg; break;
+		case 'w': webroot = optarg; hook = NULL; break;
+		case 'H': hook = optarg; webroot = NULL; break;
+		case 'W': timeout = optarg; break;
+		default:
+			if (!client_option(&x.c, ch, optarg)) {
+				usage(stderr);
+				return 2;
+			}
+		}
+	}
+	x.o.prov.webroot = webroot;
+	x.o.prov.hook = hook;
+	if (optind != argc) {
+		diag_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (setup(&x, timeout, why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
+		return 2;
+	}
+	status = stream_run(stdin, "<stdin>", stdout, step, &x);
+	client_close(&x.c);
+	return status;
+}

@@ -1,0 +1,135 @@
+/*
+ * acme-finalize: makes the certificate key and CSR, finalizes the order,
+ * downloads and checks the certificate.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "conf.h"
+#include "diag.h"
+#include "finalize.h"
+#include "key.h"
+#include "state.h"
+#include "stream.h"
+
+#define STEP "acme-finalize"
+#define DEFAULT_TIMEOUT 120
+
+struct ctx {
+	struct client		c;
+	struct finalize_opts	o;
+	char			keydir[PATH_MAX];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s %s\n\t[-D dir | -s dir] [-K type] [-P issuer]"
+	    " [-W seconds]\n", diag_prog, CLIENT_USAGE);
+}
+
+static int
+step(json_t *doc, void *arg)
+{
+	struct ctx *x = arg;
+	struct acme *a;
+
+	if (state_check(doc, STEP) != 0)
+		return -1;
+	if (json_is_object(json_object_get(doc, "certificate")))
+		return 0; /* done before: resumable */
+	if (state_str(json_object_get(doc, "order"), "url") == NULL) {
+		state_fail(doc, STEP, STATE_ERR_INPUT, NULL,
+		    "no order in document: run acme-order first");
+		return -1;
+	}
+	if ((a = client_acme(&x->c, doc, STEP)) == NULL)
+		return -1;
+	return finalize_order(a, doc, &x->o, STEP);
+}
+
+static int
+setup(struct ctx *x, const char *store, const char *timeout, char *why,
+    size_t whylen)
+{
+	const char *t;
+
+	x->o.key_type = conf_get(x->o.key_type, "ACMEPIPE_KEY_TYPE", "ec-p256");
+	x->o.preferred = conf_get(x->o.preferred, "ACMEPIPE_PREFERRED_CHAIN",
+	    NULL);
+	x->o.key_dir = conf_get(x->o.key_dir, "ACMEPIPE_KEY_DIR", NULL);
+	store = conf_get(store, "ACMEPIPE_STORE", NULL);
+	if (x->o.key_dir == NULL && store != NULL) {
+		/* The store's private area (see acmepipe-store(5)). */
+		snprintf(x->keydir, sizeof(x->keydir), "%s/private", store);
+		x->o.key_dir = x->keydir;
+	}
+	if (x->o.key_dir == NULL) {
+		snprintf(why, whylen, "no place for keys: give --key-dir or"
+		    " --store");
+		return -1;
+	}
+	if (!key_type_valid(x->o.key_type)) {
+		snprintf(why, whylen, "unknown key type: %s (ec-p256, ec-p384,"
+		    " rsa2048, rsa3072, rsa4096)", x->o.key_type);
+		return -1;
+	}
+	t = conf_get(timeout, "ACMEPIPE_TIMEOUT", NULL);
+	x->o.timeout = t != NULL ? conf_seconds(t) : DEFAULT_TIMEOUT;
+	if (x->o.timeout < 0) {
+		snprintf(why, whylen, "timeout: not a number of seconds: %s", t);
+		return -1;
+	}
+	return client_setup(&x->c, why, whylen);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLIENT_LONGOPTS,
+	    { "key-dir", required_argument, NULL, 'D' },
+	    { "store", required_argument, NULL, 's' },
+	    { "key-type", required_argument, NULL, 'K' },
+	    { "preferred-chain", required_argument, NULL, 'P' },
+	    { "timeout", required_argument, NULL, 'W' },
+	    { NULL, 0, NULL, 0 } };
+	struct ctx x;
+	const char *store = NULL, *timeout = NULL;
+	char why[512];
+	int ch, status;
+
+	memset(&x, 0, sizeof(x));
+	diag_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "D:s:K:P:W:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': usage(stdout); return 0;
+		case 'D': x.o.key_dir = optarg; break;
+		case 's': store = optarg; break;
+		case 'K': x.o.key_type = optarg; break;
+		case 'P': x.o.preferred = optarg; break;
+		case 'W': timeout = optarg; break;
+		default:
+			if (!client_option(&x.c, ch, optarg)) {
+				usage(stderr);
+				return 2;
+			}
+		}
+	}
+	if (optind != argc) {
+		diag_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (setup(&x, store, timeout, why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
+		return 2;
+	}
+	status = stream_run(stdin, "<stdin>", stdout, step, &x);
+	client_close(&x.c);
+	return status;
+}

@@ -1,0 +1,101 @@
+/*
+ * acme-order: creates (or refreshes) the ACME order for each document's
+ * identifiers and records the order and its authorizations.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "diag.h"
+#include "order.h"
+#include "state.h"
+#include "stream.h"
+
+#define STEP "acme-order"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s %s\n", diag_prog, CLIENT_USAGE);
+}
+
+/* An order is worth refreshing while the CA may still complete it. */
+static int
+order_alive(const char *status)
+{
+	return status != NULL && (strcmp(status, "pending") == 0 ||
+	    strcmp(status, "ready") == 0 || strcmp(status, "processing") == 0 ||
+	    strcmp(status, "valid") == 0);
+}
+
+static int
+step(json_t *doc, void *arg)
+{
+	struct client *c = arg;
+	struct acme *a;
+	json_t *problem = NULL;
+	int rc = -1;
+
+	if (state_check(doc, STEP) != 0 ||
+	    (a = client_acme(c, doc, STEP)) == NULL)
+		return -1;
+	/* Rerun: refresh a live order; a forgotten one (404) is replaced. */
+	if (order_alive(order_status(doc)) &&
+	    order_refresh(a, doc, 1, NULL, &problem) != 0) {
+		if (json_integer_value(json_object_get(problem, "status")) !=
+		    404)
+			goto out;
+		json_decref(problem);
+		problem = NULL;
+		(void)json_object_del(doc, "order");
+	}
+	if (!order_alive(order_status(doc)) &&
+	    order_new(a, doc, &problem) != 0)
+		goto out;
+	if (client_stamp(c, doc) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		state_fail_problem(doc, STEP, problem, NULL);
+	json_decref(problem);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLIENT_LONGOPTS,
+	    { NULL, 0, NULL, 0 } };
+	struct client c;
+	char why[512];
+	int ch, status;
+
+	memset(&c, 0, sizeof(c));
+	diag_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (ch == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (!client_option(&c, ch, optarg)) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		diag_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (client_setup(&c, why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
+		return 2;
+	}
+	status = stream_run(stdin, "<stdin>", stdout, step, &c);
+	client_close(&c);
+	return status;
+}

@@ -1,0 +1,87 @@
+/*
+ * acme: an RFC 8555 client session: directory, nonces, account, signed
+ * POST and POST-as-GET, problem documents.
+ *
+ * Errors are returned as "problem" objects, new references owned by the
+ * caller: {"type", "detail", "status"?, "retryAfter"?, "identifier"?,
+ * "subproblems"?}. ACME problems keep the CA's type; local ones use the
+ * STATE_ERR_* types of state.h. retryAfter is an RFC 3339 time.
+ */
+#ifndef ACME_H
+#define ACME_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include "http.h"
+
+#define ACME_ERR(x) "urn:ietf:params:acme:error:" x
+/* How often a request is retried after badNonce with the fresh nonce. */
+#define ACME_NONCE_RETRIES 5
+
+struct acme_account_opts {
+	const char	*key_path;  /* account key file; created when absent */
+	int		 agree_tos; /* needed to register a new account */
+	const char	*contact;   /* "mailto:..." or NULL */
+	const char	*eab_kid;   /* external account binding, or NULL */
+	const char	*eab_hmac;  /* base64url HMAC key, or NULL */
+};
+
+struct acme {
+	char		*dir_url;  /* owned */
+	json_t		*dir;      /* directory object, owned */
+	char		*nonce;    /* next nonce to use, owned */
+	EVP_PKEY	*key;      /* account key, owned */
+	char		*kid;      /* account URL, owned */
+	char		*key_path; /* account key file, owned */
+	struct acme_account_opts opts; /* from acme_login, borrowed strings */
+};
+
+
+/* A new local problem object (type is a STATE_ERR_* or ACME_ERR()). */
+json_t *acme_problem(const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Fetches the directory. a must be zeroed. Returns 0 or -1 with *problem. */
+int acme_open(struct acme *a, const char *dir_url, json_t **problem);
+
+/*
+ * Loads the account key (creating and registering it when the file does not
+ * exist) and finds the account URL: from the cache file KEY.account
+ * beside the key when it names this directory, else with newAccount
+ * onlyReturnExisting, else by registering. Returns 0 or -1 with *problem.
+ */
+int acme_login(struct acme *a, const struct acme_account_opts *o,
+    json_t **problem);
+
+/* A directory entry such as "newOrder"; borrowed, or NULL. */
+const char *acme_dir_url(const struct acme *a, const char *name);
+
+/*
+ * Signed POST of payload (borrowed; NULL means POST-as-GET) to url, with
+ * kid when the account is known (else jwk). Handles nonces and retries on
+ * badNonce. On an HTTP status >= 400 or transport error returns -1 with
+ * *problem; otherwise 0 with resp filled (caller frees it).
+ */
+int acme_post(struct acme *a, const char *url, json_t *payload,
+    struct http_response *resp, json_t **problem);
+
+/*
+ * acme_post() whose answer must be a JSON object: returns it (new) in *out.
+ * A body that is not JSON or has the wrong content type is a problem of
+ * type STATE_ERR_RESPONSE. location, when non-NULL, receives the Location
+ * header (new string or NULL).
+ */
+int acme_post_json(struct acme *a, const char *url, json_t *payload,
+    json_t **out, char **location, json_t **problem);
+
+/* acme_post_json() that also gives Retry-After in seconds (-1: none). */
+int acme_post_json_ra(struct acme *a, const char *url, json_t *payload,
+    json_t **out, long *retry_after, json_t **problem);
+
+/* The key authorization "token.thumbprint" for a token; new string. */
+char *acme_key_authz(struct acme *a, const char *token);
+
+/* Releases everything a holds and zeroes it. */
+void acme_close(struct acme *a);
+
+#endif

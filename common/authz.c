@@ -1,0 +1,240 @@
+/* authz: completing authorizations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authz.h"
+#include "order.h"
+#include "state.h"
+
+/* The name as the user wrote it: "*.example.com" for a wildcard. */
+static void
+authz_name(const json_t *z, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", json_is_true(json_object_get(z,
+	    "wildcard")) ? "*." : "", state_str(z, "identifier"));
+}
+
+static const json_t *
+authz_challenge(const json_t *z, const char *type)
+{
+	const json_t *c;
+	const char *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(z, "challenges"), i, c)
+		if ((t = state_str(c, "type")) != NULL && strcmp(t, type) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+authz_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * Polls url until the authorization leaves pending/processing, honouring
+ * Retry-After and backing off, until deadline. Returns the new record
+ * (document form) or NULL with *problem.
+ */
+static json_t *
+authz_poll(struct acme *a, const char *url, time_t deadline,
+    json_t **problem)
+{
+	json_t *z = NULL, *rec = NULL;
+	const char *st;
+	long ra, wait = 250;
+
+	for (;;) {
+		if (acme_post_json_ra(a, url, NULL, &z, &ra, problem) != 0)
+			return NULL;
+		json_decref(rec);
+		rec = order_authz_record(url, z, problem);
+		json_decref(z);
+		z = NULL;
+		if (rec == NULL)
+			return NULL;
+		st = state_str(rec, "status");
+		if (strcmp(st, "pending") != 0 && strcmp(st, "processing") != 0)
+			return rec;
+		if (ra >= 0)
+			wait = ra * 1000 > 250 ? ra * 1000 : 250;
+		if (time(NULL) + wait / 1000 >= deadline) {
+			*problem = acme_problem(STATE_ERR_TIMEOUT,
+			    "%s: still %s when the timeout expired", url, st);
+			json_decref(rec);
+			return NULL;
+		}
+		authz_sleep_ms(wait);
+		wait = wait * 2 > 5000 ? 5000 : wait * 2;
+	}
+}
+
+/* The problem of a failed authorization: its challenge's error. */
+static json_t *
+authz_failure(const json_t *rec, const char *type)
+{
+	const json_t *c = authz_challenge(rec, type), *e;
+	json_t *p;
+
+	e = json_object_get(c, "error");
+	if (json_is_object(e) && (p = json_deep_copy(e)) != NULL)
+		return p;
+	return acme_problem(ACME_ERR("unauthorized"),
+	    "authorization is %s", state_str(rec, "status"));
+}
+
+/*
+ * Validates one pending authorization. Returns the final record (new) or
+ * NULL with *problem.
+ */
+static json_t *
+authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
+    json_t **problem)
+{
+	const json_t *c = authz_challenge(z, o->type);
+	const char *id = state_str(z, "identifier"), *token;
+	char why[512], *ka = NULL;
+	json_t *empty = NULL, *resp = NULL, *rec = NULL;
+	int begun = 0;
+
+	if (c == NULL || (token = state_str(c, "token")) == NULL) {
+		*problem = acme_problem(ACME_ERR("unsupportedIdentifier"),
+		    "the CA offers no %s challenge for %s", o->type, id);
+		return NULL;
+	}
+	if ((ka = acme_key_authz(a, token)) == NULL)
+		goto out;
+	if (provision_run(&o->prov, "begin", o->type, id, token, ka, why,
+	    sizeof(why)) != 0) {
+		*problem = acme_problem(STATE_ERR_LOCAL, "%s", why);
+		goto out;
+	}
+	begun = 1;
+	if ((empty = json_object()) == NULL || acme_post_json(a,
+	    state_str(c, "url"), empty, &resp, NULL, problem) != 0)
+		goto out;
+	rec = authz_poll(a, state_str(z, "url"), time(NULL) + o->timeout,
+	    problem);
+out:
+	if (begun && provision_run(&o->prov, rec != NULL && strcmp(state_str(
+	    rec, "status"), "valid") == 0 ? "done" : "failed", o->type, id,
+	    token, ka, why, sizeof(why)) != 0 && rec != NULL &&
+	    *problem == NULL) {
+		/* Validated, but what was provisioned is still there. */
+		*problem = acme_problem(STATE_ERR_LOCAL, "%s", why);
+		json_decref(rec);
+		rec = NULL;
+	}
+	free(ka);
+	json_decref(empty);
+	json_decref(resp);
+	return rec;
+}
+
+/* Deactivates the authorizations still pending (RFC 8555 7.5.2). */
+static void
+authz_deactivate(struct acme *a, json_t *doc)
+{
+	json_t *z, *req, *resp = NULL, *problem = NULL;
+	size_t i;
+
+	if ((req = json_pack("{s:s}", "status", "deactivated")) == NULL)
+		return;
+	json_array_foreach(json_object_get(doc, "authorizations"), i, z) {
+		const char *st = state_str(z, "status");
+		if (st == NULL || strcmp(st, "pending") != 0)
+			continue;
+		if (acme_post_json(a, state_str(z, "url"), req, &resp, NULL,
+		    &problem) == 0)
+			json_object_set_new(z, "status",
+			    json_string("deactivated"));
+		json_decref(resp);
+		json_decref(problem);
+		resp = problem = NULL;
+	}
+	json_decref(req);
+}
+
+/* Refuses what cannot work before any request: wildcards with http-01. */
+static int
+authz_precheck(json_t *doc, const struct authz_opts *o, const char *step)
+{
+	json_t *zs = json_object_get(doc, "authorizations"), *z;
+	char name[300];
+	size_t i;
+
+	if (!json_is_array(zs) || state_str(json_object_get(doc, "order"),
+	    "url") == NULL) {
+		state_fail(doc, step, STATE_ERR_INPUT, NULL,
+		    "no order in document: run acme-order first");
+		return -1;
+	}
+	json_array_foreach(zs, i, z) {
+		if (!json_is_object(z) || state_str(z, "url") == NULL ||
+		    state_str(z, "identifier") == NULL ||
+		    state_str(z, "status") == NULL) {
+			state_fail(doc, step, STATE_ERR_INPUT, NULL,
+			    "authorizations[%zu] is malformed", i);
+			return -1;
+		}
+		authz_name(z, name, sizeof(name));
+		if (json_is_true(json_object_get(z, "wildcard")) &&
+		    strcmp(o->type, "dns-01") != 0) {
+			state_fail(doc, step, ACME_ERR("unsupportedIdentifier"),
+			    name, "wildcard names can only be validated with"
+			    " dns-01, not %s", o->type);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
+    const char *step)
+{
+	json_t *zs, *z, *rec = NULL, *problem = NULL;
+	const char *st;
+	char name[300];
+	size_t i;
+
+	if (authz_precheck(doc, o, step) != 0)
+		return -1;
+	zs = json_object_get(doc, "authorizations");
+	json_array_foreach(zs, i, z) {
+		authz_name(z, name, sizeof(name));
+		st = state_str(z, "status");
+		if (strcmp(st, "valid") == 0)
+			continue; /* reused by the CA: nothing to prove */
+		if (strcmp(st, "pending") == 0 &&
+		    (rec = authz_validate(a, z, o, &problem)) == NULL)
+			goto fail;
+		if (rec != NULL) {
+			json_array_set_new(zs, i, rec);
+			z = rec;
+			rec = NULL;
+		}
+		if (strcmp(state_str(z, "status"), "valid") != 0) {
+			problem = authz_failure(z, o->type);
+			goto fail;
+		}
+	}
+	if (order_refresh(a, doc, 0, NULL, &problem) != 0) {
+		state_fail_problem(doc, step, problem, NULL);
+		json_decref(problem);
+		return -1;
+	}
+	return 0;
+fail:
+	authz_deactivate(a, doc);
+	state_fail_problem(doc, step, problem, name);
+	json_decref(problem);
+	return -1;
+}

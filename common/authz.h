@@ -1,0 +1,28 @@
+/*
+ * authz: completing an order's authorizations: choose a challenge,
+ * provision it, ask the CA to validate, poll, clean up.
+ */
+#ifndef AUTHZ_H
+#define AUTHZ_H
+
+#include <jansson.h>
+
+#include "acme.h"
+#include "provision.h"
+
+struct authz_opts {
+	const char		*type;    /* "http-01", "dns-01", "tls-alpn-01" */
+	struct provision	 prov;
+	long			 timeout; /* seconds of polling per authorization */
+};
+
+/*
+ * Completes every authorization of doc's order that is not yet valid and
+ * refreshes the order. On failure records it in doc (under step, with the
+ * CA's problem and the identifier), deactivates the order's pending
+ * authorizations so none pile up at the CA, and returns -1.
+ */
+int authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
+    const char *step);
+
+#endif

@@ -1,0 +1,123 @@
+/* client: shared options and the lazily opened ACME session. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "conf.h"
+#include "diag.h"
+#include "http.h"
+#include "state.h"
+
+int
+client_option(struct client *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'd': c->directory = arg; break;
+	case 'C': c->ca_bundle = arg; break;
+	case 'k': c->account_key = arg; break;
+	case 'S': c->staging = 1; break;
+	case 'a': c->agree_tos = 1; break;
+	case 'c': c->contact = arg; break;
+	case 'E': c->eab_kid = arg; break;
+	case 'M': c->eab_hmac = arg; break;
+	case 'T': c->http_timeout = arg; break;
+	case 'v': diag_verbosity++; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+int
+client_setup(struct client *c, char *why, size_t whylen)
+{
+	long timeout;
+	const char *t;
+
+	c->directory = conf_get(c->directory, "ACMEPIPE_DIRECTORY",
+	    c->staging ? CONF_LE_STAGING : CONF_LE_PRODUCTION);
+	c->ca_bundle = conf_get(c->ca_bundle, "ACMEPIPE_CA_BUNDLE", NULL);
+	c->account_key = conf_get(c->account_key, "ACMEPIPE_ACCOUNT_KEY",
+	    CLIENT_ACCOUNT_KEY);
+	c->contact = conf_get(c->contact, "ACMEPIPE_CONTACT", NULL);
+	c->eab_kid = conf_get(c->eab_kid, "ACMEPIPE_EAB_KID", NULL);
+	c->eab_hmac = conf_get(c->eab_hmac, "ACMEPIPE_EAB_HMAC_KEY", NULL);
+	if (!c->agree_tos && conf_get(NULL, "ACMEPIPE_AGREE_TOS", NULL))
+		c->agree_tos = 1;
+	t = conf_get(c->http_timeout, "ACMEPIPE_HTTP_TIMEOUT", NULL);
+	timeout = t != NULL ? conf_seconds(t) : CLIENT_HTTP_TIMEOUT;
+	if (timeout < 0) {
+		snprintf(why, whylen, "http timeout: not a number of seconds: %s",
+		    t);
+		return -1;
+	}
+	if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {
+		snprintf(why, whylen, "--eab-kid and --eab-hmac-key go together");
+		return -1;
+	}
+	if (c->contact != NULL && strncmp(c->contact, "mailto:", 7) != 0) {
+		snprintf(why, whylen, "contact must be a mailto: URL: %s",
+		    c->contact);
+		return -1;
+	}
+	return http_init(c->ca_bundle, timeout < 10 ? timeout : 10, timeout,
+	    why, whylen);
+}
+
+static int
+client_open(struct client *c)
+{
+	struct acme_account_opts o = {
+		.key_path = c->account_key, .agree_tos = c->agree_tos,
+		.contact = c->contact, .eab_kid = c->eab_kid,
+		.eab_hmac = c->eab_hmac,
+	};
+
+	if (acme_open(&c->acme, c->directory, &c->problem) != 0 ||
+	    acme_login(&c->acme, &o, &c->problem) != 0) {
+		if (c->problem == NULL)
+			c->problem = acme_problem(STATE_ERR_LOCAL,
+			    "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct acme *
+client_acme(struct client *c, json_t *doc, const char *step)
+{
+	const char *dir = state_str(doc, "directory");
+
+	if (dir != NULL && strcmp(dir, c->directory) != 0) {
+		state_fail(doc, step, STATE_ERR_INPUT, NULL,
+		    "document belongs to directory %s, not %s", dir,
+		    c->directory);
+		return NULL;
+	}
+	if (c->state == 0)
+		c->state = client_open(c) == 0 ? 1 : -1;
+	if (c->state < 0) {
+		state_fail_problem(doc, step, c->problem, NULL);
+		return NULL;
+	}
+	return &c->acme;
+}
+
+int
+client_stamp(struct client *c, json_t *doc)
+{
+	if (json_object_set_new(doc, "directory",
+	    json_string(c->acme.dir_url)) != 0 ||
+	    json_object_set_new(doc, "account", json_pack("{s:s}", "url",
+	    c->acme.kid)) != 0)
+		return -1;
+	return 0;
+}
+
+void
+client_close(struct client *c)
+{
+	acme_close(&c->acme);
+	json_decref(c->problem);
+	c->problem = NULL;
+	http_cleanup();
+}

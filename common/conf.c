@@ -1,0 +1,32 @@
+/* conf: option, then environment, then default. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "conf.h"
+
+const char *
+conf_get(const char *opt, const char *env, const char *def)
+{
+	const char *v;
+
+	if (opt != NULL)
+		return opt;
+	if (env != NULL && (v = getenv(env)) != NULL && *v != '\0')
+		return v;
+	return def;
+}
+
+long
+conf_seconds(const char *s)
+{
+	char *end = NULL;
+	long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0 || v > 86400 * 366)
+		return -1;
+	return v;
+}

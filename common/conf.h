@@ -1,0 +1,21 @@
+/*
+ * conf: option, then ACMEPIPE_* environment variable, then default.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+/*
+ * Returns opt when non-NULL, else getenv(env) when set and non-empty, else
+ * def (which may be NULL). The result is borrowed: it points into argv,
+ * the environment or def.
+ */
+const char *conf_get(const char *opt, const char *env, const char *def);
+
+/* Parses a positive decimal number of seconds; -1 when s is not one. */
+long conf_seconds(const char *s);
+
+/* Let's Encrypt's directories (production is the default). */
+#define CONF_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
+#define CONF_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+#endif

@@ -1,0 +1,67 @@
+/* diag: one-line diagnostics on stderr. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+
+const char *diag_prog = "acmepipe";
+int diag_verbosity = 0;
+
+void
+diag_init(const char *argv0)
+{
+	const char *p;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	p = strrchr(argv0, '/');
+	diag_prog = p != NULL ? p + 1 : argv0;
+}
+
+/*
+ * Writes one line. Anything that came from a server or a document may hold
+ * newlines or escape sequences; escaping them keeps "one line per problem"
+ * true and the terminal safe.
+ */
+static void
+diag_vline(const char *fmt, va_list ap)
+{
+	char buf[2048];
+	const unsigned char *p;
+	int n;
+
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		return;
+	fprintf(stderr, "%s: ", diag_prog);
+	for (p = (const unsigned char *)buf; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	fputc('\n', stderr);
+}
+
+void
+diag_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vline(fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_verbose(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (diag_verbosity < level)
+		return;
+	va_start(ap, fmt);
+	diag_vline(fmt, ap);
+	va_end(ap);
+}

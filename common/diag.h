@@ -1,0 +1,19 @@
+/*
+ * diag: one-line diagnostics on stderr, "prog: where: what".
+ * Nothing here prints key material; callers never pass it.
+ */
+#ifndef DIAG_H
+#define DIAG_H
+
+/* Program name used as the prefix; set by diag_init() from argv[0]. */
+extern const char *diag_prog;
+/* Verbosity: 0 quiet, 1 (-v) one line per ACME request. */
+extern int diag_verbosity;
+
+void diag_init(const char *argv0);
+/* "prog: <fmt>\n" on stderr; control characters in the result are escaped. */
+void diag_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like diag_warnx() but only when diag_verbosity >= level. */
+void diag_verbose(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

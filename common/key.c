@@ -1,0 +1,217 @@
+/* key: private keys, OpenSSL 3 EVP only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "key.h"
+
+static const struct {
+	const char *name;
+	const char *curve; /* NULL for RSA */
+	unsigned int bits;
+} key_types[] = {
+	{ "ec-p256", "P-256", 0 },
+	{ "ec-p384", "P-384", 0 },
+	{ "rsa2048", NULL, 2048 },
+	{ "rsa3072", NULL, 3072 },
+	{ "rsa4096", NULL, 4096 },
+};
+
+int
+key_type_valid(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcmp(type, key_types[i].name) == 0)
+			return 1;
+	return 0;
+}
+
+EVP_PKEY *
+key_generate(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+		if (strcmp(type, key_types[i].name) != 0)
+			continue;
+		if (key_types[i].curve != NULL)
+			return EVP_EC_gen(key_types[i].curve);
+		return EVP_RSA_gen(key_types[i].bits);
+	}
+	return NULL;
+}
+
+/* fsync the directory holding path, so a rename or link survives a crash. */
+static int
+key_sync_dir(const char *path)
+{
+	char buf[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -1;
+	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+key_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+key_write_new(const char *path, EVP_PKEY *k, char *why, size_t whylen)
+{
+	char tmp[PATH_MAX];
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long len;
+	int fd = -1, rc = -1, linked = 0, created = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
+		snprintf(why, whylen, "%s: path too long", path);
+		return -1;
+	}
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
+	    !PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		snprintf(why, whylen, "%s: cannot encode key", path);
+		goto out;
+	}
+	/* mkstemp creates the file 0600, before any key byte is written. */
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	created = 1;
+	if (key_write_all(fd, pem, (size_t)len) != 0 || fsync(fd) != 0 ||
+	    close(fd) != 0) {
+		fd = -1;
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	/* link() fails with EEXIST when another process won the race. */
+	if (link(tmp, path) != 0) {
+		rc = errno == EEXIST ? -2 : -1;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	linked = 1;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (created)
+		(void)unlink(tmp); /* the key stays only under its final name */
+	if (linked && key_sync_dir(path) != 0) {
+		snprintf(why, whylen, "%s: fsync directory: %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	BIO_free(bio);
+	return rc;
+}
+
+char *
+key_read_file(const char *path, size_t max, size_t *lenp, char *why,
+    size_t whylen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = OPENSSL_secure_malloc(max + 1)) == NULL &&
+	    (buf = OPENSSL_malloc(max + 1)) == NULL) {
+		snprintf(why, whylen, "%s: out of memory", path);
+		close(fd);
+		return NULL;
+	}
+	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(why, whylen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	if (len == max) {
+		snprintf(why, whylen, "%s: larger than %zu bytes", path, max);
+		goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+fail:
+	close(fd);
+	key_pem_free(buf, max + 1);
+	return NULL;
+}
+
+void
+key_pem_free(char *pem, size_t len)
+{
+	if (pem == NULL)
+		return;
+	OPENSSL_cleanse(pem, len);
+	if (CRYPTO_secure_allocated(pem))
+		OPENSSL_secure_free(pem);
+	else
+		OPENSSL_free(pem);
+}
+
+EVP_PKEY *
+key_load(const char *path, char *why, size_t whylen)
+{
+	EVP_PKEY *k = NULL;
+	BIO *bio = NULL;
+	char *pem;
+	size_t len = 0;
+
+	if ((pem = key_read_file(path, 64 * 1024, &len, why, whylen)) == NULL)
+		return NULL;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
+		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (k == NULL)
+		snprintf(why, whylen, "%s: not a PEM private key", path);
+	ERR_clear_error();
+	BIO_free(bio);
+	key_pem_free(pem, len + 1);
+	return k;
+}

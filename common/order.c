@@ -1,0 +1,198 @@
+/* order: ACME orders and authorizations in the state document. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "order.h"
+#include "state.h"
+
+const char *
+order_status(const json_t *doc)
+{
+	return state_str(json_object_get(doc, "order"), "status");
+}
+
+/* Copies the string members named in keys from src into dst. */
+static void
+order_copy(json_t *dst, const json_t *src, const char *const *keys)
+{
+	for (; *keys != NULL; keys++) {
+		json_t *v = json_object_get(src, *keys);
+		if (json_is_string(v))
+			json_object_set(dst, *keys, v);
+	}
+}
+
+/* Records the ACME order object o (at url) as doc.order. */
+static int
+order_record(json_t *doc, const char *url, const json_t *o)
+{
+	static const char *const keys[] = { "status", "expires", "finalize",
+	    "certificate", NULL };
+	json_t *rec;
+
+	if ((rec = json_pack("{s:s}", "url", url)) == NULL)
+		return -1;
+	order_copy(rec, o, keys);
+	if (json_is_object(json_object_get(o, "error")))
+		json_object_set(rec, "error", json_object_get(o, "error"));
+	if (state_str(rec, "status") == NULL || state_str(rec, "finalize") ==
+	    NULL || !json_is_array(json_object_get(o, "authorizations"))) {
+		json_decref(rec);
+		return -1;
+	}
+	return json_object_set_new(doc, "order", rec);
+}
+
+int
+order_new(struct acme *a, json_t *doc, json_t **problem)
+{
+	json_t *req = NULL, *ids, *v, *o = NULL;
+	char *loc = NULL;
+	size_t i;
+	int rc = -1;
+
+	if ((req = json_pack("{s:[]}", "identifiers")) == NULL)
+		goto out;
+	ids = json_object_get(req, "identifiers");
+	json_array_foreach(json_object_get(doc, "identifiers"), i, v)
+		json_array_append_new(ids, json_pack("{s:s, s:O}", "type",
+		    "dns", "value", v));
+	if (acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o, &loc,
+	    problem) != 0)
+		goto out;
+	if (loc == NULL || order_record(doc, loc, o) != 0) {
+		*problem = acme_problem(STATE_ERR_RESPONSE,
+		    "newOrder: not an order (no Location, status or finalize)");
+		goto out;
+	}
+	/* The authorization URLs, which order_authzs() replaces. */
+	json_object_set(doc, "authorizations", json_object_get(o,
+	    "authorizations"));
+	rc = order_authzs(a, doc, problem);
+out:
+	json_decref(req);
+	json_decref(o);
+	free(loc);
+	return rc;
+}
+
+int
+order_refresh(struct acme *a, json_t *doc, int authzs, long *retry_after,
+    json_t **problem)
+{
+	long ra = -1;
+	const char *url = state_str(json_object_get(doc, "order"), "url");
+	json_t *o = NULL;
+	char *u = NULL;
+	int rc = -1;
+
+	if (url == NULL || (u = strdup(url)) == NULL) {
+		*problem = acme_problem(STATE_ERR_INPUT, "no order.url");
+		return -1;
+	}
+	if (acme_post_json_ra(a, u, NULL, &o, &ra, problem) != 0)
+		goto out;
+	if (retry_after != NULL)
+		*retry_after = ra;
+	if (order_record(doc, u, o) != 0) {
+		*problem = acme_problem(STATE_ERR_RESPONSE,
+		    "%s: not an order", u);
+		goto out;
+	}
+	rc = 0;
+	if (authzs) {
+		json_object_set(doc, "authorizations", json_object_get(o,
+		    "authorizations"));
+		rc = order_authzs(a, doc, problem);
+	}
+out:
+	json_decref(o);
+	free(u);
+	return rc;
+}
+
+/* The document form of one ACME challenge, or NULL when malformed. */
+static json_t *
+order_challenge(const json_t *c)
+{
+	static const char *const keys[] = { "type", "url", "token", "status",
+	    NULL };
+	json_t *rec;
+
+	if (state_str(c, "type") == NULL || state_str(c, "url") == NULL ||
+	    (rec = json_object()) == NULL)
+		return NULL;
+	order_copy(rec, c, keys);
+	/* Why validation failed, as the CA said (RFC 8555 8.3). */
+	if (json_is_object(json_object_get(c, "error")))
+		json_object_set(rec, "error", json_object_get(c, "error"));
+	return rec;
+}
+
+json_t *
+order_authz_record(const char *url, const json_t *z, json_t **problem)
+{
+	static const char *const keys[] = { "status", "expires", NULL };
+	json_t *rec, *cs, *c, *v;
+	const char *id;
+	size_t i;
+
+	id = state_str(json_object_get(z, "identifier"), "value");
+	if (id == NULL || state_str(z, "status") == NULL ||
+	    (rec = json_pack("{s:s, s:s, s:[]}", "url", url, "identifier", id,
+	    "challenges")) == NULL) {
+		*problem = acme_problem(STATE_ERR_RESPONSE,
+		    "%s: not an authorization", url);
+		return NULL;
+	}
+	order_copy(rec, z, keys);
+	if (json_is_true(json_object_get(z, "wildcard")))
+		json_object_set_new(rec, "wildcard", json_true());
+	cs = json_object_get(rec, "challenges");
+	json_array_foreach(json_object_get(z, "challenges"), i, c)
+		if ((v = order_challenge(c)) != NULL)
+			json_array_append_new(cs, v);
+	return rec;
+}
+
+json_t *
+order_authz_get(struct acme *a, const char *url, json_t **problem)
+{
+	json_t *z = NULL, *rec;
+
+	if (acme_post_json(a, url, NULL, &z, NULL, problem) != 0)
+		return NULL;
+	rec = order_authz_record(url, z, problem);
+	json_decref(z);
+	return rec;
+}
+
+int
+order_authzs(struct acme *a, json_t *doc, json_t **problem)
+{
+	json_t *urls, *out = NULL, *v, *z;
+	const char *url;
+	size_t i;
+	int rc = -1;
+
+	urls = json_object_get(doc, "authorizations");
+	if (!json_is_array(urls) || (out = json_array()) == NULL)
+		goto out;
+	json_array_foreach(urls, i, v) {
+		/* A string is a URL from the order; an object was fetched. */
+		url = json_is_string(v) ? json_string_value(v) :
+		    state_str(v, "url");
+		if (url == NULL) {
+			*problem = acme_problem(STATE_ERR_INPUT,
+			    "authorizations[%zu] has no url", i);
+			goto out;
+		}
+		if ((z = order_authz_get(a, url, problem)) == NULL)
+			goto out;
+		json_array_append_new(out, z);
+	}
+	rc = json_object_set(doc, "authorizations", out);
+out:
+	json_decref(out);
+	return rc;
+}

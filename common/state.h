@@ -1,0 +1,61 @@
+/*
+ * state: the state document (see acmepipe-state(5)), a jansson object.
+ *
+ * Documents are owned by the stream loop; step functions borrow them and
+ * change them in place. Every accessor here borrows.
+ */
+#ifndef STATE_H
+#define STATE_H
+
+#include <jansson.h>
+
+/* The schema version written into every document ("version"). */
+#define STATE_VERSION 1
+
+/* Problem types that acmepipe itself reports (ACME's are urn:ietf:...). */
+#define STATE_ERR_INPUT      "urn:acmepipe:error:input"      /* bad document */
+#define STATE_ERR_IDENTIFIER "urn:acmepipe:error:identifier" /* bad name */
+#define STATE_ERR_CONNECTION "urn:acmepipe:error:connection" /* network */
+#define STATE_ERR_TIMEOUT    "urn:acmepipe:error:timeout"
+#define STATE_ERR_RESPONSE   "urn:acmepipe:error:response"   /* bad CA answer */
+#define STATE_ERR_LOCAL      "urn:acmepipe:error:local"      /* file, hook, key */
+#define STATE_ERR_CERT       "urn:acmepipe:error:certificate" /* refused cert */
+
+/* 1 when doc carries an "error" object. */
+int state_failed(const json_t *doc);
+
+/*
+ * Records a failure: sets doc.error to {step, type, detail, identifier,
+ * time} (identifier omitted when NULL). The detail is copied.
+ */
+void state_fail(json_t *doc, const char *step, const char *type,
+    const char *identifier, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * Records a failure from a problem object as made by acme.h
+ * ({type, detail, status?, retryAfter?, identifier?, subproblems?}).
+ * Borrows problem (NULL: out of memory); copies what it needs. identifier
+ * may be NULL, in which case the problem's own identifier (if any) is used.
+ */
+void state_fail_problem(json_t *doc, const char *step, const json_t *problem,
+    const char *identifier);
+
+/*
+ * Checks the document's shape on input: a "version" that is absent or
+ * STATE_VERSION, "identifiers" an array of strings. On success sets
+ * "version", normalises the identifiers in place (see ident.h) and returns
+ * 0; otherwise records the failure with step and returns -1.
+ */
+int state_check(json_t *doc, const char *step);
+
+/* String member of obj, or NULL when absent or not a string. */
+const char *state_str(const json_t *obj, const char *key);
+
+/* Sets obj.key to a copy of s (removes it when s is NULL). */
+int state_set_str(json_t *obj, const char *key, const char *s);
+
+/* Current time (or t when t > 0) as RFC 3339 UTC into buf (>= 21 bytes). */
+char *state_time(long long t, char *buf, size_t len);
+
+#endif
