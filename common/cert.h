@@ -11,8 +11,10 @@
 struct cert_info {
 	char	not_before[32]; /* RFC 3339 */
 	char	not_after[32];  /* RFC 3339 */
-	char	serial[130];    /* lower-case hex, no separators */
-	char	issuer[256];    /* issuer's commonName (or full DN) */
+	char	serial[130];    /* lower-case hex, no separators, whole
+				   octets as `openssl x509 -serial` */
+	char	issuer[256];    /* issuer's commonName (or one-line DN),
+				   UTF-8, control characters as \XX */
 };
 
 /*
@@ -25,13 +27,19 @@ char *cert_csr(EVP_PKEY *k, const json_t *names, char *why, size_t whylen);
 /*
  * Checks a PEM chain before it is accepted: every certificate parses, the
  * first one's public key matches k (skipped when k is NULL) and its DNS
- * SANs are exactly names (skipped when names is NULL). Fills info from
- * the first certificate. Returns 0 or -1 with reason in why.
+ * SANs are exactly names (skipped when names is NULL; compared as sets,
+ * case-insensitively). Only PEM certificate blocks separated by white
+ * space are accepted. Fills info (may be NULL) from the first
+ * certificate. Returns 0 or -1 with reason in why.
  */
 int cert_check(const char *chain, size_t len, EVP_PKEY *k,
     const json_t *names, struct cert_info *info, char *why, size_t whylen);
 
-/* The issuer commonName of the last certificate in chain, into buf. */
+/*
+ * The issuer commonName (or one-line DN) of the last certificate in
+ * chain, into buf. Returns 0, or -1 when the chain does not pass
+ * cert_check()'s parsing.
+ */
 int cert_top_issuer(const char *chain, size_t len, char *buf, size_t buflen);
 
 #endif

@@ -1,0 +1,256 @@
+/*
+ * ident: DNS identifiers as ACME wants them (see ident.h).
+ *
+ * The checks run in an order chosen for the reason they give: characters
+ * that no host name may hold are named first, then the shape of the name
+ * (empty labels, wildcard placement), then lengths, and libidn2 only judges
+ * what is left, so the common mistakes get a plain reason rather than a
+ * libidn2 message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <idn2.h>
+
+#include "ident.h"
+
+#define IDENT_LABEL_MAX	63
+#define IDENT_NAME_MAX	253
+
+static void
+ident_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ident_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 when invalid. */
+static size_t
+ident_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Refuses bytes that can never be part of a host name, in whatever
+ * script, and input that is not UTF-8. Sets *ascii to 1 when every byte
+ * is ASCII, so the caller knows its own length checks are exact.
+ */
+static int
+ident_screen(const char *name, int *ascii, char *why, size_t whylen)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n = strlen(name), len;
+	int c;
+
+	*ascii = 1;
+	while (n > 0) {
+		c = *p;
+		if (c >= 0x80) {
+			if ((len = ident_utf8_len(p, n)) == 0) {
+				ident_why(why, whylen, "name is not valid utf-8");
+				return -1;
+			}
+			*ascii = 0;
+			p += len;
+			n -= len;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*')) {
+			if (c < 0x20 || c == 0x7f)
+				ident_why(why, whylen,
+				    "invalid character '\\x%02x' in name", c);
+			else
+				ident_why(why, whylen,
+				    "invalid character '%c' in name", c);
+			return -1;
+		}
+		p++;
+		n--;
+	}
+	return 0;
+}
+
+/*
+ * Strict LDH check of an A-label name: labels of 1..63 octets of
+ * [a-z0-9-], no hyphen at either end, the whole at most max octets.
+ */
+static int
+ident_ldh(const char *s, size_t max, char *why, size_t whylen)
+{
+	const char *label = s, *p;
+	size_t len;
+
+	if (strlen(s) > max) {
+		ident_why(why, whylen, "name longer than 253 octets");
+		return -1;
+	}
+	for (;;) {
+		len = strcspn(label, ".");
+		if (len == 0) {
+			ident_why(why, whylen, "empty label");
+			return -1;
+		}
+		if (len > IDENT_LABEL_MAX) {
+			ident_why(why, whylen, "label longer than 63 octets");
+			return -1;
+		}
+		if (label[0] == '-' || label[len - 1] == '-') {
+			ident_why(why, whylen,
+			    "label starts or ends with '-'");
+			return -1;
+		}
+		for (p = label; p < label + len; p++)
+			if (!((*p >= 'a' && *p <= 'z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-')) {
+				ident_why(why, whylen,
+				    "invalid character '%c' in name", *p);
+				return -1;
+			}
+		if (label[len] == '\0')
+			break;
+		label += len + 1;
+	}
+	/* RFC 3696 section 2: keeps dotted IPv4 addresses out. */
+	if (strspn(label, "0123456789") == strlen(label)) {
+		ident_why(why, whylen, "top-level label is all digits");
+		return -1;
+	}
+	return 0;
+}
+
+/* Shape checks that hold before IDNA: no empty label, '*' only as "*.". */
+static int
+ident_shape(const char *s, char *why, size_t whylen)
+{
+	const char *rest = s;
+
+	if (*s == '\0') {
+		ident_why(why, whylen, "empty name");
+		return -1;
+	}
+	if (strncmp(s, "*.", 2) == 0)
+		rest = s + 2;
+	if (strchr(rest, '*') != NULL) {
+		ident_why(why, whylen,
+		    "wildcard allowed only as the whole first label");
+		return -1;
+	}
+	if (*rest == '\0' || *rest == '.' || strstr(rest, "..") != NULL ||
+	    rest[strlen(rest) - 1] == '.') {
+		ident_why(why, whylen, "empty label");
+		return -1;
+	}
+	return 0;
+}
+
+/* Lower-cased copy without one trailing dot; NULL on allocation failure. */
+static char *
+ident_fold(const char *name)
+{
+	char *s, *p;
+	size_t len;
+
+	if ((s = strdup(name)) == NULL)
+		return NULL;
+	for (p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '.')
+		s[len - 1] = '\0';
+	return s;
+}
+
+char *
+ident_normalize(const char *name, char *why, size_t whylen)
+{
+	char *folded = NULL, *alabel = NULL, *res = NULL;
+	const char *rest;
+	size_t wild, max;
+	int ascii, irc;
+
+	if (name == NULL || *name == '\0') {
+		ident_why(why, whylen, "empty name");
+		goto out;
+	}
+	if (ident_screen(name, &ascii, why, whylen) == -1)
+		goto out;
+	if ((folded = ident_fold(name)) == NULL) {
+		ident_why(why, whylen, "out of memory");
+		goto out;
+	}
+	if (ident_shape(folded, why, whylen) == -1)
+		goto out;
+	wild = strncmp(folded, "*.", 2) == 0 ? 2 : 0;
+	rest = folded + wild;
+	max = IDENT_NAME_MAX - wild;
+	/* Our own reasons first while the octet counts are still exact. */
+	if (ascii && ident_ldh(rest, max, why, whylen) == -1)
+		goto out;
+	irc = idn2_to_ascii_8z(rest, &alabel,
+	    IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (irc != IDN2_OK) {
+		ident_why(why, whylen, "not a valid internationalised name: %s",
+		    idn2_strerror(irc));
+		goto out;
+	}
+	/* IDNA mapping may create dots or lengths the input did not have. */
+	if (ident_ldh(alabel, max, why, whylen) == -1)
+		goto out;
+	if ((res = malloc(wild + strlen(alabel) + 1)) == NULL) {
+		ident_why(why, whylen, "out of memory");
+		goto out;
+	}
+	memcpy(res, folded, wild);
+	strcpy(res + wild, alabel);
+out:
+	idn2_free(alabel);
+	free(folded);
+	return res;
+}
+
+int
+ident_is_wildcard(const char *name)
+{
+	return name != NULL && strncmp(name, "*.", 2) == 0;
+}
