@@ -33,8 +33,12 @@ client_setup(struct client *c, char *why, size_t whylen)
 	long timeout;
 	const char *t;
 
+	/* --staging is an option: it beats ACMEPIPE_DIRECTORY. */
+	if (c->directory == NULL && c->staging)
+		c->directory = CONF_LE_STAGING;
 	c->directory = conf_get(c->directory, "ACMEPIPE_DIRECTORY",
-	    c->staging ? CONF_LE_STAGING : CONF_LE_PRODUCTION);
+	    conf_get(NULL, "ACMEPIPE_STAGING", NULL) != NULL ?
+	    CONF_LE_STAGING : CONF_LE_PRODUCTION);
 	c->ca_bundle = conf_get(c->ca_bundle, "ACMEPIPE_CA_BUNDLE", NULL);
 	c->account_key = conf_get(c->account_key, "ACMEPIPE_ACCOUNT_KEY",
 	    CLIENT_ACCOUNT_KEY);

@@ -59,6 +59,12 @@ int store_put(struct store *s, const char *name, const char *chain,
 json_t *store_get(struct store *s, const char *name);
 
 /*
+ * 1 when every name of names (array of strings, borrowed) is managed and
+ * its metadata records the certificate serial (lower-case hex), else 0.
+ */
+int store_has(struct store *s, const json_t *names, const char *serial);
+
+/*
  * Records a failed attempt (error object, borrowed) in name's metadata:
  * "lastError", "failures" (bounded history), "failCount"; the certificate
  * already stored stays. Returns 0 or -1.
