@@ -14,6 +14,7 @@
 #include "finalize.h"
 #include "key.h"
 #include "state.h"
+#include "store.h"
 #include "stream.h"
 
 #define STEP "acme-finalize"
@@ -22,7 +23,7 @@
 struct ctx {
 	struct client		c;
 	struct finalize_opts	o;
-	char			keydir[PATH_MAX];
+	struct store		*store; /* for its private area, or NULL */
 };
 
 static void
@@ -65,8 +66,9 @@ setup(struct ctx *x, const char *store, const char *timeout, char *why,
 	store = conf_get(store, "ACMEPIPE_STORE", NULL);
 	if (x->o.key_dir == NULL && store != NULL) {
 		/* The store's private area (see acmepipe-store(5)). */
-		snprintf(x->keydir, sizeof(x->keydir), "%s/private", store);
-		x->o.key_dir = x->keydir;
+		if ((x->store = store_open(store, NULL, why, whylen)) == NULL)
+			return -1;
+		x->o.key_dir = store_private_dir(x->store);
 	}
 	if (x->o.key_dir == NULL) {
 		snprintf(why, whylen, "no place for keys: give --key-dir or"
@@ -131,5 +133,7 @@ main(int argc, char *argv[])
 	}
 	status = stream_run(stdin, "<stdin>", stdout, step, &x);
 	client_close(&x.c);
+	if (x.store != NULL)
+		store_close(x.store);
 	return status;
 }

@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+#
+# tests/helpers/nginx.bash: Debian's nginx as the http-01 responder and as
+# the TLS server that serves what certstore-put stored. Sourced by
+# common.bash. Configuration: tests/helpers/nginx.conf.in.
+#
+# nginx_start WEBROOT STOREDIR  serve WEBROOT/.well-known/acme-challenge/TOKEN
+#                               (what acme-challenge -w WEBROOT writes) on
+#                               http://127.0.0.1:$HTTP01_PORT
+#                               and, on 127.0.0.1:$NGINX_TLS_PORT, the
+#                               certificate STOREDIR/certs/SNI.pem
+# nginx_stop                    stop it (safe when already dead)
+# served_cert NAME              PEM of the leaf served for SNI NAME
+# served_serial NAME            its serial, hex as openssl prints it
+# served_chain NAME             PEM of every certificate served for NAME
+# served_verify NAME ROOTPEM    succeeds when the served chain verifies up
+#                               to ROOTPEM (e.g. from pebble_root) for NAME
+#
+# nginx_start exports NGINX_TLS_PORT, and HTTP01_PORT when pebble_start has
+# not chosen it already. Neither directory needs to exist yet.
+
+nginx_start() {
+	local dir=$TEST_TMP/nginx webroot store conf user='' rc=0
+	local -a ports
+	if (($# != 2)); then
+		echo "usage: nginx_start WEBROOT STOREDIR" >&2
+		return 2
+	fi
+	# Absolute, because nginx resolves relative paths against its prefix.
+	webroot=$(realpath -m -- "$1") && store=$(realpath -m -- "$2") || return 1
+	mkdir -p "$dir/tmp"
+	mapfile -t ports < <(free_ports 2)
+	((${#ports[@]} == 2)) || return 1
+	export HTTP01_PORT=${HTTP01_PORT:-${ports[0]}} NGINX_TLS_PORT=${ports[1]}
+	# As root: single-process nginx keeps running as root anyway, but
+	# without this it hands its temp directories to nobody.
+	if ((EUID == 0)); then
+		user='user root;'
+	fi
+	conf=$(<"$HARNESS_DIR/nginx.conf.in")
+	# Quoted replacements: bash 5.2 would expand & in them otherwise.
+	conf=${conf//@USER@/"$user"}
+	conf=${conf//@DIR@/"$dir"}
+	conf=${conf//@HTTP01_PORT@/"$HTTP01_PORT"}
+	conf=${conf//@TLS_PORT@/"$NGINX_TLS_PORT"}
+	conf=${conf//@WEBROOT@/"$webroot"}
+	conf=${conf//@STOREDIR@/"$store"}
+	printf '%s\n' "$conf" >"$dir/nginx.conf"
+	# -e: the compiled-in error log is checked before the config is read.
+	proc_start "$dir/harness.pid" "$dir/nginx.log" \
+		nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf"
+	wait_until 100 "$(<"$dir/harness.pid")" _nginx_listening || rc=$?
+	if ((rc != 0)); then
+		echo "nginx_start: nginx is not listening on 127.0.0.1:$HTTP01_PORT and :$NGINX_TLS_PORT" >&2
+		log_tail "$dir/nginx.log" "$dir/error.log" >&2
+		nginx_stop
+		return 1
+	fi
+}
+
+nginx_stop() {
+	proc_stop "$TEST_TMP/nginx/harness.pid" nginx
+}
+
+_nginx_listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$HTTP01_PORT") 2>/dev/null &&
+		(exec 3<>"/dev/tcp/127.0.0.1/$NGINX_TLS_PORT") 2>/dev/null
+}
+
+# _served NAME [s_client options]: the handshake's output for SNI NAME.
+_served() {
+	local name=$1
+	shift
+	timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_TLS_PORT" \
+		-servername "$name" "$@" </dev/null 2>/dev/null
+}
+
+served_cert() {
+	_served "$1" | openssl x509 2>/dev/null
+}
+
+served_serial() {
+	local pem serial
+	pem=$(served_cert "$1") || return 1
+	serial=$(openssl x509 -noout -serial <<<"$pem") || return 1
+	echo "${serial#serial=}"
+}
+
+served_chain() {
+	_served "$1" -showcerts |
+		sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' |
+		grep . # fails when nothing was served
+}
+
+served_verify() {
+	_served "$1" -CAfile "$2" -verify_hostname "$1" -verify_return_error >/dev/null
+}
