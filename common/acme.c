@@ -191,13 +191,30 @@ acme_is(const json_t *problem, const char *type)
 
 static int acme_account(struct acme *, int, json_t **);
 
+/*
+ * A cached account URL the CA refuses is stale (a CA that forgot the
+ * account, a cache copied from elsewhere): CAs answer accountDoesNotExist,
+ * unauthorized or malformed for an unknown kid.
+ */
+static int
+acme_stale_kid(const struct acme *a, const json_t *problem)
+{
+	return a->kid_cached && (acme_is(problem,
+	    ACME_ERR("accountDoesNotExist")) || acme_is(problem,
+	    ACME_ERR("unauthorized")) || acme_is(problem, ACME_ERR("malformed")));
+}
+
 int
 acme_post(struct acme *a, const char *url, json_t *payload,
     struct http_response *r, json_t **problem)
 {
 	char *ps = NULL;
-	int i, rc = -1, relogged = 0;
+	int i, rc = -1;
 
+	/* The account was lost on the way (see below): find it first. */
+	if (a->kid == NULL && a->key_path != NULL && !a->in_login &&
+	    acme_account(a, 0, problem) != 0)
+		return -1;
 	if (payload != NULL && (ps = json_dumps(payload, JSON_COMPACT)) == NULL)
 		return -1;
 	for (i = 0; i <= ACME_NONCE_RETRIES; i++) {
@@ -208,20 +225,21 @@ acme_post(struct acme *a, const char *url, json_t *payload,
 			break;
 		if (acme_is(*problem, ACME_ERR("badNonce")))
 			continue;
-		/* A stale account cache: look the account up once, again. */
-		if (acme_is(*problem, ACME_ERR("accountDoesNotExist")) &&
-		    a->kid != NULL && !relogged && a->key_path != NULL) {
-			relogged = 1;
+		if (acme_stale_kid(a, *problem)) {
+			/* Look the account up once, again, then retry. */
 			free(a->kid);
 			a->kid = NULL;
+			a->kid_cached = 0;
 			json_decref(*problem);
 			*problem = NULL;
-			if (acme_account(a, 0, problem) != 0)
+			if ((rc = acme_account(a, 0, problem)) != 0)
 				break;
 			continue;
 		}
 		break;
 	}
+	if (rc == 0 && !a->in_login)
+		a->kid_cached = 0; /* the CA accepted it */
 	free(ps);
 	return rc;
 }
@@ -339,8 +357,9 @@ acme_cache_read(struct acme *a, const char *key_path)
 	if (acme_cache_path(key_path, path, sizeof(path)) != 0 ||
 	    (c = json_load_file(path, 0, NULL)) == NULL)
 		return;
-	if ((url = state_str(c, a->dir_url)) != NULL)
-		a->kid = strdup(url);
+	if ((url = state_str(c, a->dir_url)) != NULL &&
+	    (a->kid = strdup(url)) != NULL)
+		a->kid_cached = 1;
 	json_decref(c);
 }
 
@@ -503,17 +522,23 @@ acme_load_key(struct acme *a, const char *path, int *created,
 static int
 acme_account(struct acme *a, int created, json_t **problem)
 {
+	int rc = -1;
+
+	a->in_login = 1;
 	if (created || acme_lookup(a, problem) != 0) {
 		if (!created && !acme_is(*problem,
 		    ACME_ERR("accountDoesNotExist")))
-			return -1;
+			goto out;
 		json_decref(*problem);
 		*problem = NULL;
 		if (acme_register(a, &a->opts, problem) != 0)
-			return -1;
+			goto out;
 	}
 	(void)acme_cache_write(a, a->key_path); /* a cache: best effort */
-	return 0;
+	rc = 0;
+out:
+	a->in_login = 0;
+	return rc;
 }
 
 int

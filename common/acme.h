@@ -34,6 +34,8 @@ struct acme {
 	char		*kid;      /* account URL, owned */
 	char		*key_path; /* account key file, owned */
 	struct acme_account_opts opts; /* from acme_login, borrowed strings */
+	int		 kid_cached; /* kid came from the cache, unconfirmed */
+	int		 in_login;   /* finding the account: requests use jwk */
 };
 
 

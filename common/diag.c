@@ -24,6 +24,9 @@ diag_init(const char *argv0)
  * newlines or escape sequences; escaping them keeps "one line per problem"
  * true and the terminal safe.
  */
+static void diag_vline(const char *, va_list)
+    __attribute__((format(printf, 1, 0)));
+
 static void
 diag_vline(const char *fmt, va_list ap)
 {
