@@ -35,7 +35,8 @@ step(json_t *doc, void *arg)
 	struct ctx *x = arg;
 	struct acme *a;
 
-	if (state_check(doc, STEP) != 0 ||
+	/* What cannot work is refused before any request. */
+	if (state_check(doc, STEP) != 0 || authz_check(doc, &x->o, STEP) != 0 ||
 	    (a = client_acme(&x->c, doc, STEP)) == NULL)
 		return -1;
 	return authz_complete(a, doc, &x->o, STEP);
@@ -48,12 +49,11 @@ setup(struct ctx *x, const char *timeout, char *why, size_t whylen)
 	const char *t;
 
 	x->o.type = conf_get(x->o.type, "ACMEPIPE_CHALLENGE_TYPE", "http-01");
-	x->o.prov.webroot = conf_get(x->o.prov.webroot, "ACMEPIPE_WEBROOT",
-	    NULL);
-	x->o.prov.hook = conf_get(x->o.prov.hook, "ACMEPIPE_HOOK", NULL);
-	/* An explicit option beats the other provisioner's variable. */
-	if (x->o.prov.webroot != NULL && x->o.prov.hook != NULL)
-		x->o.prov.hook = NULL;
+	/* An option for either provisioner beats both variables. */
+	if (x->o.prov.webroot == NULL && x->o.prov.hook == NULL) {
+		x->o.prov.webroot = conf_get(NULL, "ACMEPIPE_WEBROOT", NULL);
+		x->o.prov.hook = conf_get(NULL, "ACMEPIPE_HOOK", NULL);
+	}
 	t = conf_get(timeout, "ACMEPIPE_TIMEOUT", NULL);
 	x->o.timeout = t != NULL ? conf_seconds(t) : DEFAULT_TIMEOUT;
 	if (x->o.timeout < 0) {

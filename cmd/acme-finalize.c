@@ -62,7 +62,9 @@ setup(struct ctx *x, const char *store, const char *timeout, char *why,
 	x->o.key_type = conf_get(x->o.key_type, "ACMEPIPE_KEY_TYPE", "ec-p256");
 	x->o.preferred = conf_get(x->o.preferred, "ACMEPIPE_PREFERRED_CHAIN",
 	    NULL);
-	x->o.key_dir = conf_get(x->o.key_dir, "ACMEPIPE_KEY_DIR", NULL);
+	/* --store is an option: it beats ACMEPIPE_KEY_DIR. */
+	if (x->o.key_dir == NULL && store == NULL)
+		x->o.key_dir = conf_get(NULL, "ACMEPIPE_KEY_DIR", NULL);
 	store = conf_get(store, "ACMEPIPE_STORE", NULL);
 	if (x->o.key_dir == NULL && store != NULL) {
 		/* The store's private area (see acmepipe-store(5)). */

@@ -15,8 +15,12 @@
 #include "http.h"
 
 #define ACME_ERR(x) "urn:ietf:params:acme:error:" x
-/* How often a request is retried after badNonce with the fresh nonce. */
-#define ACME_NONCE_RETRIES 5
+/*
+ * How often a request is retried after badNonce with the fresh nonce. A CA
+ * may reject any nonce (Pebble's PEBBLE_WFE_NONCEREJECT=50 rejects half):
+ * 20 retries make a lost document one in a million requests.
+ */
+#define ACME_NONCE_RETRIES 20
 
 struct acme_account_opts {
 	const char	*key_path;  /* account key file; created when absent */

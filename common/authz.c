@@ -162,9 +162,8 @@ authz_deactivate(struct acme *a, json_t *doc)
 	json_decref(req);
 }
 
-/* Refuses what cannot work before any request: wildcards with http-01. */
-static int
-authz_precheck(json_t *doc, const struct authz_opts *o, const char *step)
+int
+authz_check(json_t *doc, const struct authz_opts *o, const char *step)
 {
 	json_t *zs = json_object_get(doc, "authorizations"), *z;
 	char name[300];
@@ -205,7 +204,7 @@ authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
 	char name[300];
 	size_t i;
 
-	if (authz_precheck(doc, o, step) != 0)
+	if (authz_check(doc, o, step) != 0)
 		return -1;
 	zs = json_object_get(doc, "authorizations");
 	json_array_foreach(zs, i, z) {

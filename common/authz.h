@@ -17,6 +17,13 @@ struct authz_opts {
 };
 
 /*
+ * Checks doc before any request: an order with well-formed authorizations,
+ * and no wildcard unless the type is dns-01. Records the failure under
+ * step and returns -1.
+ */
+int authz_check(json_t *doc, const struct authz_opts *o, const char *step);
+
+/*
  * Completes every authorization of doc's order that is not yet valid and
  * refreshes the order. On failure records it in doc (under step, with the
  * CA's problem and the identifier), deactivates the order's pending

@@ -37,7 +37,7 @@ client_setup(struct client *c, char *why, size_t whylen)
 	if (c->directory == NULL && c->staging)
 		c->directory = CONF_LE_STAGING;
 	c->directory = conf_get(c->directory, "ACMEPIPE_DIRECTORY",
-	    conf_get(NULL, "ACMEPIPE_STAGING", NULL) != NULL ?
+	    conf_flag("ACMEPIPE_STAGING") ?
 	    CONF_LE_STAGING : CONF_LE_PRODUCTION);
 	c->ca_bundle = conf_get(c->ca_bundle, "ACMEPIPE_CA_BUNDLE", NULL);
 	c->account_key = conf_get(c->account_key, "ACMEPIPE_ACCOUNT_KEY",
@@ -45,7 +45,7 @@ client_setup(struct client *c, char *why, size_t whylen)
 	c->contact = conf_get(c->contact, "ACMEPIPE_CONTACT", NULL);
 	c->eab_kid = conf_get(c->eab_kid, "ACMEPIPE_EAB_KID", NULL);
 	c->eab_hmac = conf_get(c->eab_hmac, "ACMEPIPE_EAB_HMAC_KEY", NULL);
-	if (!c->agree_tos && conf_get(NULL, "ACMEPIPE_AGREE_TOS", NULL))
+	if (!c->agree_tos && conf_flag("ACMEPIPE_AGREE_TOS"))
 		c->agree_tos = 1;
 	t = conf_get(c->http_timeout, "ACMEPIPE_HTTP_TIMEOUT", NULL);
 	timeout = t != NULL ? conf_seconds(t) : CLIENT_HTTP_TIMEOUT;

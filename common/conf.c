@@ -1,6 +1,7 @@
 /* conf: option, then environment, then default. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf.h"
 
@@ -29,4 +30,13 @@ conf_seconds(const char *s)
 	if (errno != 0 || *end != '\0' || v <= 0 || v > 86400 * 366)
 		return -1;
 	return v;
+}
+
+int
+conf_flag(const char *env)
+{
+	const char *v = conf_get(NULL, env, NULL);
+
+	return v != NULL && strcmp(v, "0") != 0 && strcmp(v, "no") != 0 &&
+	    strcmp(v, "false") != 0;
 }

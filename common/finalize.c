@@ -25,6 +25,7 @@ finalize_key(json_t *doc, const struct finalize_opts *o, json_t **problem)
 {
 	const char *kp = state_str(json_object_get(doc, "key"), "path");
 	char path[PATH_MAX], dir[PATH_MAX], why[512];
+	const char *name;
 	unsigned char rnd[6];
 	EVP_PKEY *k;
 	int i, n, w = -2;
@@ -51,10 +52,13 @@ finalize_key(json_t *doc, const struct finalize_opts *o, json_t **problem)
 	for (i = 0; i < 5 && w == -2; i++) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 			break;
-		n = snprintf(path, sizeof(path), "%s/%s.%02x%02x%02x%02x%02x%02x"
-		    ".key", dir, json_string_value(json_array_get(
-		    json_object_get(doc, "identifiers"), 0)), rnd[0], rnd[1],
-		    rnd[2], rnd[3], rnd[4], rnd[5]);
+		/* "*.example.com" is named "_.example.com", as in the store. */
+		name = json_string_value(json_array_get(json_object_get(doc,
+		    "identifiers"), 0));
+		n = snprintf(path, sizeof(path), "%s/%s%s.%02x%02x%02x%02x%02x"
+		    "%02x.key", dir, name[0] == '*' ? "_" : "", name +
+		    (name[0] == '*'), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		    rnd[5]);
 		if (n < 0 || (size_t)n >= sizeof(path)) {
 			snprintf(why, sizeof(why), "key directory path too long");
 			break;
@@ -71,6 +75,14 @@ finalize_key(json_t *doc, const struct finalize_opts *o, json_t **problem)
 fail:
 	EVP_PKEY_free(k);
 	return NULL;
+}
+
+static int
+finalize_have_key(const json_t *doc)
+{
+	const char *kp = state_str(json_object_get(doc, "key"), "path");
+
+	return kp != NULL && access(kp, F_OK) == 0;
 }
 
 static void
@@ -242,6 +254,12 @@ finalize_order(struct acme *a, json_t *doc, const struct finalize_opts *o,
 		    ACME_ERR("orderNotReady"), "order is %s: %s", st,
 		    st[0] == 'p' ? "run acme-challenge first" :
 		    "rerun acme-order for a new order");
+		goto out;
+	}
+	/* A new key only for a new CSR: later the key must be the one sent. */
+	if (strcmp(st, "ready") != 0 && !finalize_have_key(doc)) {
+		problem = acme_problem(STATE_ERR_LOCAL, "order is %s but the key"
+		    " of its CSR is gone: rerun acme-order for a new order", st);
 		goto out;
 	}
 	if ((k = finalize_key(doc, o, &problem)) == NULL)

@@ -211,16 +211,17 @@ store_meta_write(const struct store *s, const char *stem, const json_t *m,
  * Reads meta/STEM.json. NULL with errno ENOENT when the name is not
  * managed, NULL with another errno on a read error. Metadata that cannot
  * be parsed reads as {"name": name}, so the name stays managed and the
- * next write heals it.
+ * next write heals it; when strict, it is NULL with errno EBADMSG instead.
  */
 static json_t *
-store_meta_read(const struct store *s, const char *stem, const char *name)
+store_meta_read(const struct store *s, const char *stem, const char *name,
+    int strict)
 {
 	char file[STORE_FNAME_MAX + 8], path[PATH_MAX];
 	json_error_t jerr;
 	struct stat st;
 	json_t *m = NULL;
-	int fd = -1;
+	int fd = -1, e;
 
 	snprintf(file, sizeof(file), "%s.json", stem);
 	if (store_path(path, sizeof(path), s, "meta", file) != 0) {
@@ -229,13 +230,24 @@ store_meta_read(const struct store *s, const char *stem, const char *name)
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size <= STORE_META_MAX)
+	e = EBADMSG; /* cannot be parsed */
+	if (fstat(fd, &st) != 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EISDIR;
+	else if (st.st_size > STORE_META_MAX)
+		e = EFBIG;
+	else
 		m = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
 	(void)close(fd);
 	if (m != NULL && !json_is_object(m)) {
 		json_decref(m);
 		m = NULL;
+		e = EBADMSG;
+	}
+	if (m == NULL && strict) {
+		errno = e;
+		return NULL;
 	}
 	if (m == NULL && (m = json_object()) == NULL) {
 		errno = ENOMEM;
@@ -433,7 +445,8 @@ store_put(struct store *s, const char *name, const char *chain,
 	if (store_write(s, "certs", file, c, 3, s->mode, s->gid, 1, why,
 	    whylen) != 0)
 		goto out;
-	if ((old = store_meta_read(s, stem, name)) == NULL && errno != ENOENT) {
+	if ((old = store_meta_read(s, stem, name, 0)) == NULL &&
+	    errno != ENOENT) {
 		snprintf(why, whylen, "meta/%s.json: %s", stem,
 		    strerror(errno));
 		goto out;
@@ -458,7 +471,7 @@ store_get(struct store *s, const char *name)
 
 	if (store_stem(name, stem, sizeof(stem), why, sizeof(why)) != 0)
 		return NULL;
-	return store_meta_read(s, stem, name);
+	return store_meta_read(s, stem, name, 0);
 }
 
 int
@@ -529,7 +542,7 @@ store_record_failure(struct store *s, const char *name,
 		snprintf(why, whylen, "%s: no error to record", name);
 		return -1;
 	}
-	if ((m = store_meta_read(s, stem, name)) == NULL) {
+	if ((m = store_meta_read(s, stem, name, 0)) == NULL) {
 		if (errno != ENOENT || (m = json_pack("{s:s}", "name",
 		    name)) == NULL) {
 			snprintf(why, whylen, "meta/%s.json: %s", stem,
@@ -557,23 +570,24 @@ out:
 int
 store_add(struct store *s, const char *name, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX];
+	char stem[STORE_FNAME_MAX], now[32];
 	json_t *m = NULL;
 	int rc;
 
 	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
 		return -1;
-	if ((m = json_pack("{s:s}", "name", name)) == NULL) {
+	if ((m = json_pack("{s:s,s:s}", "name", name, "added",
+	    state_time(0, now, sizeof(now)))) == NULL) {
 		snprintf(why, whylen, "%s: out of memory", name);
 		return -1;
 	}
 	/* link(): metadata that is already there wins, even in a race. */
 	rc = store_meta_write(s, stem, m, 0, why, whylen);
 	json_decref(m);
-	return rc == -1 ? -1 : 0;
+	return rc;
 }
 
-/* Unlinks sub/file; absent is fine. */
+/* Unlinks sub/file: 0, 1 when it was absent, -1 with why. */
 static int
 store_unlink(const struct store *s, const char *sub, const char *file,
     char *why, size_t whylen)
@@ -584,7 +598,9 @@ store_unlink(const struct store *s, const char *sub, const char *file,
 		snprintf(why, whylen, "%s/%s: path too long", sub, file);
 		return -1;
 	}
-	if (unlink(path) != 0 && errno != ENOENT) {
+	if (unlink(path) != 0) {
+		if (errno == ENOENT)
+			return 1;
 		snprintf(why, whylen, "%s/%s: %s", sub, file, strerror(errno));
 		return -1;
 	}
@@ -601,14 +617,52 @@ int
 store_remove(struct store *s, const char *name, char *why, size_t whylen)
 {
 	char stem[STORE_FNAME_MAX], file[STORE_FNAME_MAX + 8];
+	int meta, cert;
 
 	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
 		return -1;
 	snprintf(file, sizeof(file), "%s.json", stem);
-	if (store_unlink(s, "meta", file, why, whylen) != 0)
+	if ((meta = store_unlink(s, "meta", file, why, whylen)) == -1)
 		return -1;
 	snprintf(file, sizeof(file), "%s.pem", stem);
-	return store_unlink(s, "certs", file, why, whylen);
+	if ((cert = store_unlink(s, "certs", file, why, whylen)) == -1)
+		return -1;
+	if (meta == 1 && cert == 1) {
+		snprintf(why, whylen, "%s: not managed", name);
+		return 1;
+	}
+	return 0;
+}
+
+int
+store_unpark(struct store *s, const char *name, char *why, size_t whylen)
+{
+	char stem[STORE_FNAME_MAX], now[32];
+	json_t *m = NULL;
+	int rc = -1;
+
+	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
+		return -1;
+	if ((m = store_meta_read(s, stem, name, 0)) == NULL) {
+		if (errno == ENOENT) {
+			snprintf(why, whylen, "%s: not managed", name);
+			return 1;
+		}
+		snprintf(why, whylen, "meta/%s.json: %s", stem,
+		    strerror(errno));
+		return -1;
+	}
+	(void)json_object_del(m, "firstFailure");
+	if (json_object_set_new(m, "failCount", json_integer(0)) != 0 ||
+	    json_object_set_new(m, "unparked",
+	    json_string(state_time(0, now, sizeof(now)))) != 0) {
+		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
+		goto out;
+	}
+	rc = store_meta_write(s, stem, m, 1, why, whylen);
+out:
+	json_decref(m);
+	return rc;
 }
 
 /*
@@ -649,19 +703,20 @@ store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
 	int rc = 0;
 
 	if (snprintf(path, sizeof(path), "%s/meta", s->dir) >=
-	    (int)sizeof(path) || (d = opendir(path)) == NULL)
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((d = opendir(path)) == NULL)
 		return -1;
 	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		if (store_entry_name(de->d_name, name, sizeof(name), stem,
 		    sizeof(stem)) != 0)
 			continue;
-		if ((m = store_meta_read(s, stem, name)) == NULL) {
-			if (errno == ENOENT) /* removed meanwhile */
-				continue;
-			rc = -1;
-			break;
-		}
-		rc = fn(name, m, arg);
+		m = store_meta_read(s, stem, name, 1);
+		if (m == NULL && errno == ENOENT) /* removed meanwhile */
+			continue;
+		rc = fn(name, m, arg); /* m NULL: errno says why */
 		json_decref(m);
 		if (rc != 0)
 			break;

@@ -72,17 +72,34 @@ int store_has(struct store *s, const json_t *names, const char *serial);
 int store_record_failure(struct store *s, const char *name,
     const json_t *error, char *why, size_t whylen);
 
-/* Adds name as managed without a certificate (no-op when present). */
+/*
+ * Adds name as managed without a certificate: metadata {"name", "added"}.
+ * Returns 0, 1 when name was managed already (nothing written), -1.
+ */
 int store_add(struct store *s, const char *name, char *why, size_t whylen);
 
-/* Removes name's certificate, key and metadata. */
+/*
+ * Removes name's certificate file (chain and key) and metadata, the
+ * metadata first. Returns 0, 1 when neither existed (why says "not
+ * managed"), -1.
+ */
 int store_remove(struct store *s, const char *name, char *why,
     size_t whylen);
 
 /*
+ * Ends name's current run of failures: "failCount" 0, "firstFailure"
+ * removed, "unparked" set to now; "lastError" and "failures" stay as
+ * history. Returns 0, 1 when name is not managed, -1.
+ */
+int store_unpark(struct store *s, const char *name, char *why,
+    size_t whylen);
+
+/*
  * Calls fn for each managed name with its metadata (borrowed), streaming:
- * one entry in memory at a time. Stops when fn returns non-zero and
- * returns that value; -1 on a read error.
+ * one entry in memory at a time, in directory order. Metadata that cannot
+ * be read or parsed is passed as NULL with errno set (EBADMSG: not a JSON
+ * object), and the listing goes on. Stops when fn returns non-zero and
+ * returns that value; -1 with errno when meta/ cannot be read.
  */
 int store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
     void *arg), void *arg);

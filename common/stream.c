@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "state.h"
@@ -71,13 +72,31 @@ stream_report(const char *inname, unsigned long lineno, const json_t *doc)
 	    type != NULL ? type : "error", detail != NULL ? detail : "");
 }
 
+/*
+ * Writes doc and its newline with one write(2), so that commands run in
+ * parallel into one file (xargs -P) do not interleave their documents.
+ */
 static int
 stream_write(FILE *out, const json_t *doc)
 {
-	if (json_dumpf(doc, out, JSON_COMPACT) != 0 || putc('\n', out) == EOF ||
-	    fflush(out) == EOF)
+	char *s;
+	size_t len, off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (fflush(out) == EOF || (s = json_dumps(doc, JSON_COMPACT)) == NULL)
 		return -1;
-	return 0;
+	len = strlen(s);
+	s[len++] = '\n'; /* replaces the NUL: s is written by length */
+	while (off < len && rc == 0) {
+		n = write(fileno(out), s + off, len - off);
+		if (n == -1 && errno != EINTR)
+			rc = -1;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	free(s);
+	return rc;
 }
 
 /* Parses one line; NULL (after a message) when it is not a JSON object. */
