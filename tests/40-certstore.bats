@@ -62,23 +62,6 @@ serial_of() {
 	openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'
 }
 
-# man_examples PAGE: the shell examples of a manual page (the "$ " lines of
-# its literal displays, with their continuation lines), each one as a
-# NUL-terminated record, ready for bash: \e unescaped, the store path
-# /var/lib/acmepipe/store replaced by $STORE.
-man_examples() {
-	local cmd
-	while IFS= read -r -d '' cmd; do
-		cmd=${cmd//\\e/\\}
-		cmd=${cmd//\/var\/lib\/acmepipe\/store/$STORE}
-		printf '%s\0' "$cmd"
-	done < <(awk '
-		/^\.Bd -literal/ { inb = 1; cmd = ""; next }
-		/^\.Ed/ { if (cmd != "") printf "%s%c", cmd, 0; inb = 0; cmd = ""; next }
-		inb && /^\$ / { if (cmd != "") printf "%s%c", cmd, 0; cmd = substr($0, 3); next }
-		inb && cmd != "" { cmd = cmd "\n" $0 }' "$1")
-}
-
 @test "one name: chain then key, mode 0640, metadata, key file deleted" {
 	mkleaf a example.com
 	mkdoc a example.com >"$T/in"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 #
-# tests/helpers/common.bash: loaded by every bats file (`load helpers/common`).
+# tests/helpers/common.bash: loaded by every bats file (`load helpers/common`)
+# and sourced by tests/demo.
 #
 # Sets up a hermetic environment, then pulls in the rest of the harness:
 #   pebble.bash   pebble_start/stop/restart, pebble_root, challtest_* (DNS)
@@ -17,7 +18,11 @@
 # Servers are started and stopped by PID, kept in files under TEST_TMP so a
 # server restarted inside a test is still stopped by teardown_file.
 
-bats_require_minimum_version 1.5.0 # `run -N` / `run !` without warnings
+# Outside bats (tests/demo, or by hand: `source tests/helpers/common.bash`)
+# everything but run/teardown works the same; TEST_TMP is then made below.
+if declare -F bats_require_minimum_version >/dev/null; then
+	bats_require_minimum_version 1.5.0 # `run -N` / `run !` without warnings
+fi
 
 HARNESS_DIR=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
 REPO_ROOT=$(cd "$HARNESS_DIR/../.." && pwd)
@@ -36,7 +41,8 @@ export PATH
 if [[ -n ${BATS_FILE_TMPDIR:-} ]]; then
 	TEST_TMP=$BATS_FILE_TMPDIR
 else
-	# Sourced outside bats (debugging by hand): keep it inside the checkout.
+	# Sourced outside bats: the caller's TEST_TMP (tests/demo sets one),
+	# else a new directory inside the checkout, for debugging by hand.
 	mkdir -p "$REPO_ROOT/tests/tmp"
 	TEST_TMP=${TEST_TMP:-$(mktemp -d "$REPO_ROOT/tests/tmp/harness.XXXXXX")}
 fi
@@ -190,3 +196,5 @@ source "$HARNESS_DIR/pebble.bash"
 source "$HARNESS_DIR/nginx.bash"
 # shellcheck source=tests/helpers/assert.bash
 source "$HARNESS_DIR/assert.bash"
+# shellcheck source=tests/helpers/man.bash
+source "$HARNESS_DIR/man.bash"
