@@ -31,11 +31,12 @@ acme_dir_url(const struct acme *a, const char *name)
 	return state_str(a->dir, name);
 }
 
-/* A problem for an HTTP exchange that did not complete. */
+/* A problem for an HTTP exchange that gave no usable response. */
 static json_t *
-acme_transport_problem(int timedout, const char *why)
+acme_transport_problem(int err, const char *why)
 {
-	return acme_problem(timedout ? STATE_ERR_TIMEOUT :
+	return acme_problem(err == HTTP_ERR_TIMEOUT ? STATE_ERR_TIMEOUT :
+	    err == HTTP_ERR_RESPONSE ? STATE_ERR_RESPONSE :
 	    STATE_ERR_CONNECTION, "%s", why);
 }
 
@@ -86,7 +87,7 @@ acme_get_nonce(struct acme *a, json_t **problem)
 	struct http_response r = { .retry_after = -1 };
 	const char *url = acme_dir_url(a, "newNonce");
 	char why[512];
-	int timedout, rc = -1;
+	int herr, rc = -1;
 
 	if (a->nonce != NULL)
 		return 0;
@@ -95,9 +96,9 @@ acme_get_nonce(struct acme *a, json_t **problem)
 		    "%s: directory has no newNonce", a->dir_url);
 		return -1;
 	}
-	if (http_request("HEAD", url, NULL, NULL, 0, &r, &timedout, why,
+	if (http_request("HEAD", url, NULL, NULL, 0, &r, &herr, why,
 	    sizeof(why)) != 0) {
-		*problem = acme_transport_problem(timedout, why);
+		*problem = acme_transport_problem(herr, why);
 		goto out;
 	}
 	acme_keep_nonce(a, &r);
@@ -112,22 +113,35 @@ out:
 	return rc;
 }
 
+static int
+acme_json_type(const char *ct)
+{
+	return ct != NULL && (strncmp(ct, "application/json", 16) == 0 ||
+	    strncmp(ct, "application/problem+json", 24) == 0);
+}
+
 int
 acme_open(struct acme *a, const char *dir_url, json_t **problem)
 {
 	struct http_response r = { .retry_after = -1 };
 	char why[512];
-	int timedout, rc = -1;
+	int herr, rc = -1;
 
 	if ((a->dir_url = strdup(dir_url)) == NULL)
 		return -1;
-	if (http_request("GET", dir_url, NULL, NULL, 0, &r, &timedout, why,
+	if (http_request("GET", dir_url, NULL, NULL, 0, &r, &herr, why,
 	    sizeof(why)) != 0) {
-		*problem = acme_transport_problem(timedout, why);
+		*problem = acme_transport_problem(herr, why);
 		goto out;
 	}
 	if (r.status != 200) {
 		*problem = acme_http_problem(dir_url, &r);
+		goto out;
+	}
+	if (!acme_json_type(r.content_type)) {
+		*problem = acme_problem(STATE_ERR_RESPONSE, "%s: content type "
+		    "\"%s\", want application/json", dir_url,
+		    r.content_type != NULL ? r.content_type : "");
 		goto out;
 	}
 	a->dir = json_loadb(r.body, r.len, 0, NULL);
@@ -150,7 +164,7 @@ acme_post_once(struct acme *a, const char *url, const char *payload,
 {
 	json_t *hdr = NULL;
 	char *body = NULL, why[512];
-	int timedout, rc = -1;
+	int herr, rc = -1;
 
 	if (acme_get_nonce(a, problem) != 0)
 		return -1;
@@ -165,8 +179,8 @@ acme_post_once(struct acme *a, const char *url, const char *payload,
 	free(a->nonce); /* each nonce is good for one request */
 	a->nonce = NULL;
 	if (http_request("POST", url, "application/jose+json", body,
-	    strlen(body), r, &timedout, why, sizeof(why)) != 0) {
-		*problem = acme_transport_problem(timedout, why);
+	    strlen(body), r, &herr, why, sizeof(why)) != 0) {
+		*problem = acme_transport_problem(herr, why);
 		goto out;
 	}
 	acme_keep_nonce(a, r);
@@ -244,12 +258,6 @@ acme_post(struct acme *a, const char *url, json_t *payload,
 	return rc;
 }
 
-static int
-acme_json_type(const char *ct)
-{
-	return ct != NULL && (strncmp(ct, "application/json", 16) == 0 ||
-	    strncmp(ct, "application/problem+json", 24) == 0);
-}
 
 static int
 acme_post_json_all(struct acme *a, const char *url, json_t *payload,

@@ -256,27 +256,44 @@ out:
 }
 
 /*
- * Copies what b holds into buf as a C string, cut if need be before a
- * UTF-8 lead byte so the result stays valid UTF-8.
+ * Copies what b holds (UTF-8, C0 controls and DEL already escaped by
+ * OpenSSL) into buf as a C string. C1 controls (U+0080..U+009F, which
+ * terminals may obey: U+009B is CSI) are escaped here the way OpenSSL
+ * writes escaped bytes, "\C2\9B". The result is cut, if need be, before
+ * a whole character or escape, so it stays valid UTF-8.
  */
 static int
 cert_bio_str(BIO *b, char *buf, size_t buflen)
 {
 	char *data = NULL;
+	const unsigned char *p;
 	long n;
-	size_t len;
+	size_t len, i, o = 0, clen;
 
 	if (buflen == 0 || (n = BIO_get_mem_data(b, &data)) < 0)
 		return -1;
+	p = (const unsigned char *)data;
 	len = (size_t)n;
-	if (len >= buflen) {
-		len = buflen - 1;
-		while (len > 0 && ((unsigned char)data[len] & 0xc0) == 0x80)
-			len--;
+	for (i = 0; i < len; i += clen) {
+		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			clen = 2; /* 0xc2 0x80..0x9f */
+			if (o + 6 >= buflen)
+				break;
+			(void)snprintf(buf + o, buflen - o, "\\C2\\%02X",
+			    p[i + 1]);
+			o += 6;
+			continue;
+		}
+		for (clen = 1; i + clen < len && (p[i + clen] & 0xc0) == 0x80;
+		    clen++)
+			continue;
+		if (o + clen >= buflen)
+			break;
+		memcpy(buf + o, p + i, clen);
+		o += clen;
 	}
-	if (len > 0)
-		memcpy(buf, data, len);
-	buf[len] = '\0';
+	buf[o] = '\0';
 	return 0;
 }
 

@@ -197,7 +197,7 @@ http_ms_since(const struct timespec *t0)
 int
 http_request(const char *method, const char *url, const char *ctype,
     const char *body, size_t bodylen, struct http_response *r,
-    int *timedout, char *why, size_t whylen)
+    int *err, char *why, size_t whylen)
 {
 	struct curl_slist *hdrs = NULL, *nh;
 	char ct[128];
@@ -206,7 +206,7 @@ http_request(const char *method, const char *url, const char *ctype,
 	int rc = -1;
 
 	http_response_free(r);
-	*timedout = 0;
+	*err = 0;
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	    ctype != NULL ? ctype : "application/octet-stream");
 	if (body != NULL) {
@@ -232,12 +232,14 @@ http_request(const char *method, const char *url, const char *ctype,
 	diag_verbose(1, "%s %s %ld %ldms", method, url,
 	    cc == CURLE_OK ? r->status : 0L, http_ms_since(&t0));
 	if (cc == CURLE_WRITE_ERROR) {
+		*err = HTTP_ERR_RESPONSE;
 		snprintf(why, whylen, "%s: response body larger than %u bytes",
 		    url, HTTP_MAX_BODY);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		*timedout = cc == CURLE_OPERATION_TIMEDOUT;
+		*err = cc == CURLE_OPERATION_TIMEDOUT ? HTTP_ERR_TIMEOUT :
+		    HTTP_ERR_CONNECTION;
 		snprintf(why, whylen, "%s: %s", url, curl_easy_strerror(cc));
 		goto out;
 	}

@@ -30,15 +30,20 @@ int http_init(const char *ca_bundle, long connect_timeout, long timeout,
     char *why, size_t whylen);
 void http_cleanup(void);
 
+/* What went wrong with an exchange that gave no usable response. */
+#define HTTP_ERR_CONNECTION 1 /* no connection, TLS failure, reset */
+#define HTTP_ERR_TIMEOUT    2
+#define HTTP_ERR_RESPONSE   3 /* an answer came, but too large to take */
+
 /*
- * Performs one request. body may be NULL (GET/HEAD). On a transport error
- * returns -1 and sets *timedout when it was a timeout; why holds a one-line
- * message. Otherwise returns 0 with resp filled (any status).
+ * Performs one request. body may be NULL (GET/HEAD). When no usable
+ * response came returns -1 with *err one of HTTP_ERR_* and a one-line
+ * message in why. Otherwise returns 0 with resp filled (any status).
  * resp must be zeroed or freed before; http_response_free() releases it.
  */
 int http_request(const char *method, const char *url, const char *ctype,
     const char *body, size_t bodylen, struct http_response *resp,
-    int *timedout, char *why, size_t whylen);
+    int *err, char *why, size_t whylen);
 void http_response_free(struct http_response *resp);
 
 #endif

@@ -261,13 +261,18 @@ store_meta_read(const struct store *s, const char *stem, const char *name,
 	return m;
 }
 
-/* Creates path with mode when missing; it must then be a directory. */
+/*
+ * Creates path with mode when missing and make is 1; it must then be a
+ * directory.
+ */
 static int
-store_mkdir(const char *path, mode_t mode, char *why, size_t whylen)
+store_dir(const char *path, mode_t mode, int make, char *why, size_t whylen)
 {
 	struct stat st;
 
-	if (mkdir(path, mode) == 0) {
+	if (!make)
+		errno = EEXIST;
+	else if (mkdir(path, mode) == 0) {
 		/* Exact mode whatever the umask. */
 		if (chmod(path, mode) != 0)
 			goto fail;
@@ -297,6 +302,7 @@ store_opts_parse(struct store_opts *o, const char *group, const char *mode,
 
 	o->mode = 0640;
 	o->gid = (gid_t)-1;
+	o->existing = 0;
 	if (group != NULL && (gr = getgrnam(group)) != NULL)
 		o->gid = gr->gr_gid;
 	else if (group != NULL) {
@@ -338,12 +344,13 @@ store_open(const char *dir, const struct store_opts *o, char *why,
 	struct store *s = NULL;
 	char path[PATH_MAX];
 	size_t i;
+	int make = o == NULL || !o->existing;
 
 	if (dir == NULL || *dir == '\0') {
 		snprintf(why, whylen, "store: empty path");
 		return NULL;
 	}
-	if (store_mkdir(dir, STORE_DIR_MODE, why, whylen) != 0)
+	if (store_dir(dir, STORE_DIR_MODE, make, why, whylen) != 0)
 		return NULL;
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, subs[i].sub) >=
@@ -351,7 +358,7 @@ store_open(const char *dir, const struct store_opts *o, char *why,
 			snprintf(why, whylen, "%s: path too long", dir);
 			return NULL;
 		}
-		if (store_mkdir(path, subs[i].mode, why, whylen) != 0)
+		if (store_dir(path, subs[i].mode, make, why, whylen) != 0)
 			return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||

@@ -26,8 +26,9 @@
 struct store;
 
 struct store_opts {
-	mode_t	 mode;   /* certs/NAME.pem mode, default 0640 */
-	gid_t	 gid;    /* group of certs/NAME.pem, (gid_t)-1 to keep */
+	mode_t	 mode;     /* certs/NAME.pem mode, default 0640 */
+	gid_t	 gid;      /* group of certs/NAME.pem, (gid_t)-1 to keep */
+	int	 existing; /* 1: open only a store that exists, create nothing */
 };
 
 /*
@@ -39,7 +40,10 @@ struct store_opts {
 int store_opts_parse(struct store_opts *o, const char *group,
     const char *mode, char *why, size_t whylen);
 
-/* Opens (creating if needed) the store at dir. New handle or NULL. */
+/*
+ * Opens the store at dir, creating it and its directories when missing
+ * (unless o->existing). New handle, or NULL with why.
+ */
 struct store *store_open(const char *dir, const struct store_opts *o,
     char *why, size_t whylen);
 void store_close(struct store *s);

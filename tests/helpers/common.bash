@@ -6,6 +6,7 @@
 # Sets up a hermetic environment, then pulls in the rest of the harness:
 #   pebble.bash   pebble_start/stop/restart, pebble_root, challtest_* (DNS)
 #   nginx.bash    nginx_start/stop, served_cert/serial/chain/verify
+#   proxy.bash    proxy_start/stop, proxy_fault/ari/profiles (acme-proxy.py)
 #   assert.bash   run_split, assert_* (bats 1.8 has no bats-assert)
 #
 # Exported here:
@@ -168,12 +169,14 @@ log_tail() {
 
 # harness_logs: log tails of every server this file started.
 harness_logs() {
-	log_tail "$TEST_TMP"/pebble/*.log "$TEST_TMP"/nginx/*.log
+	log_tail "$TEST_TMP"/pebble/*.log "$TEST_TMP"/nginx/*.log "$TEST_TMP"/proxy/*.log
 }
 
-# harness_stop: stops nginx, pebble and challtestsrv; for teardown_file.
+# harness_stop: stops nginx, the proxy, pebble and challtestsrv; for
+# teardown_file.
 harness_stop() {
 	nginx_stop
+	proxy_stop
 	pebble_stop
 }
 
@@ -198,3 +201,5 @@ source "$HARNESS_DIR/nginx.bash"
 source "$HARNESS_DIR/assert.bash"
 # shellcheck source=tests/helpers/man.bash
 source "$HARNESS_DIR/man.bash"
+# shellcheck source=tests/helpers/proxy.bash
+source "$HARNESS_DIR/proxy.bash"

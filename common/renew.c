@@ -1,0 +1,774 @@
+/*
+ * renew: the renewal policy (see renew.h and cert-expiring(1)).
+ *
+ * Every pseudo-random choice (the due point in its window, the jitter of
+ * a backoff) comes from a hash of the name, so runs on any machine and at
+ * any time agree, and a dry run with --now shows what a real one will do.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpsl.h>
+
+#include "renew.h"
+#include "state.h"
+
+#define ACME_PREFIX "urn:ietf:params:acme:error:"
+#define RENEW_SALT_SPREAD 0x5350524541440001ULL
+#define RENEW_SALT_JITTER 0x4a49545445520002ULL
+
+/* Reads n decimal digits. */
+static int
+renew_digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/* The zone of an RFC 3339 time ("Z" or "+hh:mm"), in seconds east. */
+static int
+renew_zone(const char *s, long long *off)
+{
+	int h, m;
+
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+		*off = 0;
+		return 0;
+	}
+	if ((s[0] != '+' && s[0] != '-') || renew_digits(s + 1, 2, &h) != 0 ||
+	    s[3] != ':' || renew_digits(s + 4, 2, &m) != 0 || s[6] != '\0' ||
+	    h > 23 || m > 59)
+		return -1;
+	*off = (s[0] == '-' ? -1 : 1) * (h * 3600LL + m * 60LL);
+	return 0;
+}
+
+int
+renew_time_parse(const char *s, long long *t)
+{
+	struct tm tm;
+	long long off;
+	time_t tt;
+	int y, mo, d, h, mi, se;
+
+	if (s == NULL || strlen(s) < 20 || renew_digits(s, 4, &y) != 0 ||
+	    s[4] != '-' || renew_digits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
+	    renew_digits(s + 8, 2, &d) != 0 || (s[10] != 'T' && s[10] != 't') ||
+	    renew_digits(s + 11, 2, &h) != 0 || s[13] != ':' ||
+	    renew_digits(s + 14, 2, &mi) != 0 || s[16] != ':' ||
+	    renew_digits(s + 17, 2, &se) != 0)
+		return -1;
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return -1;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			continue;
+	}
+	if (renew_zone(s, &off) != 0 || y < 1970 || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	if ((tt = timegm(&tm)) == (time_t)-1 || tm.tm_mday != d)
+		return -1; /* 31 April */
+	*t = (long long)tt - off;
+	return 0;
+}
+
+long
+renew_parse_number(const char *s, long max)
+{
+	char *end = NULL;
+	long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > max)
+		return -1;
+	return v;
+}
+
+int
+renew_parse_shard(const char *s, unsigned long *i, unsigned long *n)
+{
+	const char *slash = s != NULL ? strchr(s, '/') : NULL;
+	char num[16];
+	long a, b;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(num))
+		return -1;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = '\0';
+	if ((a = renew_parse_number(num, RENEW_SHARDS_MAX)) == -1 ||
+	    (b = renew_parse_number(slash + 1, RENEW_SHARDS_MAX)) == -1 ||
+	    a > b)
+		return -1;
+	*i = (unsigned long)a;
+	*n = (unsigned long)b;
+	return 0;
+}
+
+uint64_t
+renew_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* splitmix64's finaliser: spreads the bits of x over the whole word. */
+static uint64_t
+renew_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* h as a fraction of span: 0 <= result < span (span below 2^32). */
+static long long
+renew_scale(uint64_t h, long long span)
+{
+	if (span <= 0)
+		return 0;
+	if (span > 0xffffffffLL)
+		span = 0xffffffffLL;
+	return (long long)(((h >> 32) * (uint64_t)span) >> 32);
+}
+
+unsigned long
+renew_shard(const char *name, unsigned long n)
+{
+	return n == 0 ? 1 : (unsigned long)(renew_hash(name) % n) + 1;
+}
+
+long long
+renew_due(long long nb, long long na, long long window, const char *key)
+{
+	long long life = na - nb, w;
+
+	if (window > 0)
+		w = window;
+	else if (life <= 0)
+		w = 0;
+	else
+		w = life < RENEW_SHORT_LIFETIME ? life / 2 : life / 3;
+	return na - w + renew_scale(renew_mix(renew_hash(key) ^
+	    RENEW_SALT_SPREAD), w / 2);
+}
+
+long long
+renew_backoff(const char *key, long long count)
+{
+	static const long long steps[] = { 60, 600, 6000, RENEW_DAY };
+	long long b;
+
+	b = steps[count < 1 ? 0 : count > 4 ? 3 : count - 1];
+	return b + renew_scale(renew_mix(renew_hash(key) ^
+	    renew_mix((uint64_t)count ^ RENEW_SALT_JITTER)), b / 10);
+}
+
+/* The ACME problem type without its prefix, or NULL for other types. */
+static const char *
+renew_acme_type(const json_t *error)
+{
+	const char *t = state_str(error, "type");
+
+	if (t == NULL || strncmp(t, ACME_PREFIX, strlen(ACME_PREFIX)) != 0)
+		return NULL;
+	return t + strlen(ACME_PREFIX);
+}
+
+/* 1 when needle (lower case) occurs in s, ignoring case. */
+static int
+renew_icontains(const char *s, const char *needle)
+{
+	size_t i, n = strlen(needle);
+
+	for (; *s != '\0'; s++) {
+		for (i = 0; i < n; i++) {
+			char c = s[i];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (c != needle[i])
+				break;
+		}
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* The first https URL in detail that mentions "unpause", into url. */
+static void
+renew_unpause_url(const char *detail, char *url, size_t urllen)
+{
+	const char *p = detail, *q;
+	size_t n;
+
+	url[0] = '\0';
+	while ((p = strstr(p, "https://")) != NULL) {
+		for (q = p; *q != '\0' && strchr(" \t\r\n\"'<>", *q) == NULL; q++)
+			continue;
+		while (q > p && strchr(".,;:)]", q[-1]) != NULL)
+			q--;
+		n = (size_t)(q - p);
+		if (n < urllen) {
+			memcpy(url, p, n);
+			url[n] = '\0';
+			if (strstr(url, "unpause") != NULL)
+				return;
+			url[0] = '\0';
+		}
+		p = q > p ? q : p + 1;
+	}
+}
+
+static enum renew_class
+renew_classify_at(const json_t *error, char *url, size_t urllen, int depth)
+{
+	const char *a = renew_acme_type(error), *detail;
+	const json_t *sub;
+	enum renew_class c;
+	size_t i;
+
+	detail = state_str(error, "detail");
+	if (detail == NULL)
+		detail = "";
+	if (a == NULL)
+		return RENEW_TRANSIENT;
+	if ((strcmp(a, "rateLimited") == 0 || strcmp(a, "unauthorized") == 0) &&
+	    (renew_icontains(detail, "pause") ||
+	    renew_icontains(detail, "temporarily prevented from requesting"))) {
+		renew_unpause_url(detail, url, urllen);
+		return RENEW_PAUSED;
+	}
+	if (strcmp(a, "caa") == 0 || strcmp(a, "unauthorized") == 0 ||
+	    strcmp(a, "rejectedIdentifier") == 0 ||
+	    strcmp(a, "incorrectResponse") == 0 ||
+	    strcmp(a, "unsupportedIdentifier") == 0 ||
+	    (strcmp(a, "dns") == 0 && strstr(detail, "NXDOMAIN") != NULL))
+		return RENEW_PERMANENT;
+	if (strcmp(a, "compound") == 0 && depth == 0) {
+		json_array_foreach(json_object_get(error, "subproblems"), i,
+		    sub) {
+			c = renew_classify_at(sub, url, urllen, 1);
+			if (c != RENEW_TRANSIENT)
+				return c;
+		}
+	}
+	return RENEW_TRANSIENT;
+}
+
+enum renew_class
+renew_classify(const json_t *error, char *url, size_t urllen)
+{
+	if (urllen > 0)
+		url[0] = '\0';
+	return renew_classify_at(error, url, urllen, 0);
+}
+
+/* 1 when e is a failed validation: the CA checked a challenge. */
+static int
+renew_is_validation(const json_t *e)
+{
+	static const char *const types[] = { "connection", "dns", "caa",
+	    "tls", "unauthorized", "incorrectResponse" };
+	const char *a = renew_acme_type(e), *step = state_str(e, "step");
+	size_t i;
+
+	if (a == NULL || step == NULL || strcmp(step, "acme-challenge") != 0)
+		return 0;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(a, types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+long long
+renew_validation_cap(const json_t *failures, long long now)
+{
+	long long t[STORE_HISTORY * 2], v;
+	const json_t *e;
+	size_t i, j, n = 0;
+
+	json_array_foreach(failures, i, e) {
+		if (n == sizeof(t) / sizeof(t[0]) || !renew_is_validation(e) ||
+		    renew_time_parse(state_str(e, "time"), &v) != 0 ||
+		    v > now || v <= now - 3600)
+			continue;
+		/* Insertion sort: the history is short. */
+		for (j = n++; j > 0 && t[j - 1] > v; j--)
+			t[j] = t[j - 1];
+		t[j] = v;
+	}
+	if (n < RENEW_FAILS_PER_HOUR)
+		return 0;
+	/* Attempts resume when one fewer than the limit is left in the hour. */
+	return t[n - RENEW_FAILS_PER_HOUR] + 3600;
+}
+
+/* The times of the current run of failures; lenient, they are data. */
+static void
+renew_fail_times(const json_t *meta, struct renew_info *ri)
+{
+	const json_t *err = json_object_get(meta, "lastError");
+
+	if (renew_time_parse(state_str(err, "time"), &ri->last_failure) != 0 &&
+	    renew_time_parse(state_str(meta, "firstFailure"),
+	    &ri->last_failure) != 0)
+		ri->last_failure = 0;
+	if (renew_time_parse(state_str(meta, "firstFailure"),
+	    &ri->first_failure) != 0 || ri->first_failure > ri->last_failure)
+		ri->first_failure = ri->last_failure;
+}
+
+/* The failure bookkeeping: class, backoff, retryAfter, parking. */
+static void
+renew_failures(const json_t *meta, const struct renew_policy *p,
+    struct renew_info *ri)
+{
+	const json_t *err = json_object_get(meta, "lastError");
+	long long ra, park;
+
+	renew_fail_times(meta, ri);
+	ri->class = renew_classify(err, ri->unpause, sizeof(ri->unpause));
+	ri->next = ri->last_failure + renew_backoff(ri->key, ri->fail_count);
+	if (renew_time_parse(state_str(err, "retryAfter"), &ra) == 0 &&
+	    ra > ri->next)
+		ri->next = ra;
+	park = p->park_days;
+	if (ri->class == RENEW_PERMANENT && park > RENEW_PARK_PERMANENT)
+		park = RENEW_PARK_PERMANENT;
+	ri->parked = ri->class != RENEW_PAUSED &&
+	    ri->last_failure - ri->first_failure >= park * RENEW_DAY;
+}
+
+int
+renew_assess(const json_t *meta, const struct renew_policy *p,
+    struct renew_info *ri, char *why, size_t whylen)
+{
+	const json_t *v;
+	const char *na, *nb;
+	long long added, cap;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->name = state_str(meta, "name");
+	ri->key = json_string_value(json_array_get(json_object_get(meta,
+	    "identifiers"), 0));
+	if (ri->key == NULL)
+		ri->key = ri->name;
+	if (ri->name == NULL) {
+		snprintf(why, whylen, "metadata without a name");
+		return -1;
+	}
+	if ((na = state_str(meta, "notAfter")) != NULL) {
+		nb = state_str(meta, "notBefore");
+		if (renew_time_parse(na, &ri->not_after) != 0 ||
+		    (nb != NULL && renew_time_parse(nb, &ri->not_before) != 0)) {
+			snprintf(why, whylen, "metadata: %s is not an RFC 3339 "
+			    "time", renew_time_parse(na, &added) != 0 ?
+			    "notAfter" : "notBefore");
+			return -1;
+		}
+		if (nb == NULL)
+			ri->not_before = ri->not_after - RENEW_LIFETIME;
+		ri->has_cert = 1;
+		ri->due = renew_due(ri->not_before, ri->not_after, p->window,
+		    ri->key);
+	} else if (renew_time_parse(state_str(meta, "added"), &added) == 0 &&
+	    added < p->now)
+		ri->due = added;
+	else
+		ri->due = p->now;
+	v = json_object_get(meta, "failCount");
+	ri->fail_count = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (ri->fail_count > 0)
+		renew_failures(meta, p, ri);
+	cap = renew_validation_cap(json_object_get(meta, "failures"), p->now);
+	if (cap > ri->next)
+		ri->next = cap;
+	ri->when = ri->next > ri->due ? ri->next : ri->due;
+	ri->emit = p->now >= ri->when && ri->class != RENEW_PAUSED &&
+	    (!ri->parked || p->include_parked);
+	if (ri->emit)
+		ri->reason = ri->fail_count > 0 ? RENEW_RETRY : ri->has_cert ?
+		    RENEW_EXPIRING : RENEW_NEW;
+	return 0;
+}
+
+/* 1 when name is managed with the certificate serial (NULL: none). */
+static int
+renew_live(struct store *s, const char *name, const char *serial)
+{
+	json_t *m = store_get(s, name);
+	const char *have = state_str(m, "serial");
+	int live;
+
+	live = m != NULL && (have == NULL ? serial == NULL :
+	    serial != NULL && strcmp(have, serial) == 0);
+	json_decref(m);
+	return live;
+}
+
+int
+renew_ids(struct store *s, const char *name, const json_t *meta,
+    json_t **ids)
+{
+	const json_t *all = json_object_get(meta, "identifiers"), *v;
+	const char *serial = state_str(meta, "serial"), *id;
+	json_t *out = NULL;
+	size_t i;
+
+	*ids = NULL;
+	if ((out = json_array()) == NULL)
+		return -1;
+	json_array_foreach(all, i, v) {
+		if ((id = json_string_value(v)) == NULL)
+			continue;
+		if (strcmp(id, name) != 0 && !renew_live(s, id, serial))
+			continue; /* removed, or renewed on its own */
+		if (json_array_size(out) == 0 && strcmp(id, name) != 0) {
+			json_decref(out);
+			return 0; /* an earlier name emits the document */
+		}
+		if (json_array_append_new(out, json_string(id)) != 0)
+			goto fail;
+	}
+	if (json_array_size(out) == 0 &&
+	    json_array_append_new(out, json_string(name)) != 0)
+		goto fail;
+	*ids = out;
+	return 1;
+fail:
+	json_decref(out);
+	return -1;
+}
+
+static const char *
+renew_reason_name(enum renew_reason r)
+{
+	return r == RENEW_NEW ? "new" : r == RENEW_RETRY ? "retry" :
+	    r == RENEW_EXPIRING ? "expiring" : "none";
+}
+
+json_t *
+renew_doc(const json_t *meta, const struct renew_info *ri,
+    const json_t *ids)
+{
+	json_t *doc = NULL, *prev = NULL, *ren = NULL;
+	char due[32];
+	int bad;
+
+	doc = json_pack("{s:i,s:O}", "version", STATE_VERSION, "identifiers",
+	    (json_t *)ids);
+	ren = json_pack("{s:s,s:s}", "reason", renew_reason_name(ri->reason),
+	    "due", state_time(ri->when > 0 ? ri->when : 1, due, sizeof(due)));
+	bad = doc == NULL || ren == NULL;
+	if (!bad && ri->parked)
+		bad = json_object_set_new(ren, "parked", json_true()) != 0;
+	if (!bad && ri->has_cert) {
+		bad = (prev = json_object()) == NULL ||
+		    state_set_str(prev, "serial", state_str(meta, "serial")) ||
+		    state_set_str(prev, "notAfter", state_str(meta,
+		    "notAfter")) ||
+		    state_set_str(prev, "issuer", state_str(meta, "issuer")) ||
+		    json_object_set(doc, "previous", prev) != 0;
+	}
+	bad = bad || json_object_set(doc, "renewal", ren) != 0;
+	json_decref(prev);
+	json_decref(ren);
+	if (bad) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+const char *
+renew_registered_domain(const char *name)
+{
+	const psl_ctx_t *psl = psl_builtin();
+	const char *d;
+
+	if (strncmp(name, "*.", 2) == 0)
+		name += 2;
+	if (psl == NULL || (d = psl_registrable_domain(psl, name)) == NULL)
+		return name;
+	return d;
+}
+
+/* One due document, kept as its JSON line. */
+struct renew_entry {
+	long long	 expiry, when;
+	char		*name;  /* first identifier, for ties */
+	char		*ids;   /* identifiers separated by spaces */
+	char		*line;
+};
+
+struct renew_queue {
+	struct renew_entry	*e;
+	size_t			 n, cap;
+};
+
+struct renew_queue *
+renew_queue_new(void)
+{
+	return calloc(1, sizeof(struct renew_queue));
+}
+
+void
+renew_queue_free(struct renew_queue *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->n; i++) {
+		free(q->e[i].name);
+		free(q->e[i].ids);
+		free(q->e[i].line);
+	}
+	free(q->e);
+	free(q);
+}
+
+/* The identifiers of doc joined by spaces (new). */
+static char *
+renew_join(const json_t *ids)
+{
+	const json_t *v;
+	size_t i, len = 1;
+	char *s;
+
+	json_array_foreach(ids, i, v)
+		len += strlen(json_string_value(v)) + 1;
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	json_array_foreach(ids, i, v) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, json_string_value(v));
+	}
+	return s;
+}
+
+int
+renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
+    const json_t *doc)
+{
+	const json_t *ids = json_object_get(doc, "identifiers");
+	struct renew_entry *e, *ne;
+	size_t ncap;
+
+	if (q->n == q->cap) {
+		ncap = q->cap ? q->cap * 2 : 64;
+		if ((ne = reallocarray(q->e, ncap, sizeof(*ne))) == NULL)
+			return -1;
+		q->e = ne;
+		q->cap = ncap;
+	}
+	e = &q->e[q->n];
+	memset(e, 0, sizeof(*e));
+	e->expiry = ri->has_cert ? ri->not_after : LLONG_MIN;
+	e->when = ri->when;
+	e->name = strdup(json_string_value(json_array_get(ids, 0)));
+	e->ids = renew_join(ids);
+	e->line = json_dumps(doc, JSON_COMPACT);
+	if (e->name == NULL || e->ids == NULL || e->line == NULL) {
+		free(e->name);
+		free(e->ids);
+		free(e->line);
+		return -1;
+	}
+	q->n++;
+	return 0;
+}
+
+static int
+renew_entry_cmp(const void *a, const void *b)
+{
+	const struct renew_entry *x = a, *y = b;
+
+	if (x->expiry != y->expiry)
+		return x->expiry < y->expiry ? -1 : 1;
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Documents written per registered domain: open addressing by hash. */
+struct renew_count {
+	char	*key;
+	long	 n;
+};
+
+struct renew_counts {
+	struct renew_count	*t;
+	size_t			 cap, used;
+};
+
+static struct renew_count *
+renew_count_find(struct renew_counts *c, const char *key, size_t len)
+{
+	struct renew_count *t = c->t;
+	size_t i, cap = c->cap, ncap;
+	uint64_t h = 14695981039346656037ULL;
+
+	if (c->used * 2 >= cap) { /* grow, then look again */
+		ncap = cap ? cap * 2 : 64;
+		if ((c->t = calloc(ncap, sizeof(*c->t))) == NULL) {
+			c->t = t;
+			return NULL;
+		}
+		c->cap = ncap;
+		c->used = 0;
+		for (i = 0; i < cap; i++)
+			if (t[i].key != NULL)
+				*renew_count_find(c, t[i].key,
+				    strlen(t[i].key)) = t[i];
+		free(t);
+	}
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	for (i = h & (c->cap - 1); c->t[i].key != NULL;
+	    i = (i + 1) & (c->cap - 1))
+		if (strlen(c->t[i].key) == len &&
+		    memcmp(c->t[i].key, key, len) == 0)
+			return &c->t[i];
+	c->used++;
+	return &c->t[i]; /* empty: the caller fills it */
+}
+
+/*
+ * 1 when every registered domain of ids (space-separated) has had fewer
+ * than max documents, and then counts this one for each; 0 when one is
+ * full; -1 when out of memory.
+ */
+static int
+renew_count_take(struct renew_counts *c, char *ids, long max)
+{
+	struct renew_count *slot[100];
+	const char *d;
+	char *p, *save = NULL;
+	size_t n = 0, i;
+
+	for (p = strtok_r(ids, " ", &save); p != NULL && n < 100;
+	    p = strtok_r(NULL, " ", &save)) {
+		d = renew_registered_domain(p);
+		if ((slot[n] = renew_count_find(c, d, strlen(d))) == NULL)
+			return -1;
+		if (slot[n]->key == NULL &&
+		    (slot[n]->key = strdup(d)) == NULL)
+			return -1;
+		for (i = 0; i < n && slot[i] != slot[n]; i++)
+			continue;
+		if (i == n)
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		if (slot[i]->n >= max)
+			return 0;
+	for (i = 0; i < n; i++)
+		slot[i]->n++;
+	return 1;
+}
+
+long
+renew_queue_write(struct renew_queue *q, FILE *out, long max_per_domain)
+{
+	struct renew_counts c = { NULL, 0, 0 };
+	long written = 0;
+	size_t i;
+	int take = 1;
+
+	if (q->n > 1)
+		qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
+	for (i = 0; i < q->n; i++) {
+		if (max_per_domain > 0 && (take = renew_count_take(&c,
+		    q->e[i].ids, max_per_domain)) == -1) {
+			errno = ENOMEM;
+			written = -1;
+			break;
+		}
+		if (!take)
+			continue;
+		if (fputs(q->e[i].line, out) == EOF || putc('\n', out) == EOF) {
+			written = -1;
+			break;
+		}
+		written++;
+	}
+	for (i = 0; i < c.cap; i++)
+		free(c.t[i].key);
+	free(c.t);
+	return written;
+}
+
+int
+renew_summary_add(struct renew_summary *sum, const struct renew_info *ri,
+    long long now)
+{
+	json_t *p;
+
+	sum->managed++;
+	sum->due += ri->emit;
+	if (ri->has_cert && ri->not_after <= now) {
+		sum->expired++;
+		sum->alarm++;
+	} else if (ri->has_cert && ri->not_after - now <= RENEW_SOON) {
+		sum->expiring++;
+		sum->alarm += ri->fail_count > 0;
+	}
+	if (ri->fail_count <= 0)
+		return 0;
+	if (ri->class != RENEW_PAUSED) {
+		sum->parked += ri->parked;
+		sum->failing += !ri->parked;
+		return 0;
+	}
+	sum->alarm++;
+	if (sum->paused == NULL && (sum->paused = json_array()) == NULL)
+		return -1;
+	p = json_pack("{s:s,s:s?}", "name", ri->name, "unpause",
+	    ri->unpause[0] != '\0' ? ri->unpause : NULL);
+	return json_array_append_new(sum->paused, p);
+}
+
+json_t *
+renew_summary_json(struct renew_summary *sum)
+{
+	json_t *paused = sum->paused != NULL ? sum->paused : json_array();
+
+	sum->paused = NULL;
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	    "managed", (json_int_t)sum->managed, "due", (json_int_t)sum->due,
+	    "expiring7d", (json_int_t)sum->expiring,
+	    "failing", (json_int_t)sum->failing,
+	    "parked", (json_int_t)sum->parked,
+	    "expired", (json_int_t)sum->expired, "paused", paused);
+}

@@ -1,0 +1,189 @@
+/*
+ * renew: the renewal policy of cert-expiring(1) as functions of one name's
+ * metadata (acmepipe-store(5)) and a clock, so that every decision can be
+ * tested without a store or a CA: when a certificate is due, how long a
+ * name that failed waits, which failures are permanent, when a name is
+ * parked, when the CA paused the account for it. Then its two outputs:
+ * the queue of due documents (most urgent first, limited per registered
+ * domain) and the summary for a monitor.
+ *
+ * Times are seconds since the epoch, UTC. Nothing here prints; reasons go
+ * into the caller's why buffer.
+ */
+#ifndef RENEW_H
+#define RENEW_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "store.h"
+
+#define RENEW_DAY             86400LL
+/* Lifetimes shorter than this are due when half of it remains. */
+#define RENEW_SHORT_LIFETIME  (10 * RENEW_DAY)
+/* Lifetime assumed when the metadata has no notBefore. */
+#define RENEW_LIFETIME        (90 * RENEW_DAY)
+/* Defaults of --park-days, and the cap for permanent errors. */
+#define RENEW_PARK_DAYS       30
+#define RENEW_PARK_PERMANENT  7
+/* The CA's failed validations per hostname per account per hour. */
+#define RENEW_FAILS_PER_HOUR  5
+/* "Expires soon" for --summary. */
+#define RENEW_SOON            (7 * RENEW_DAY)
+/* Longest accepted --days and --park-days. */
+#define RENEW_DAYS_MAX        3650
+
+/* Why a document is emitted. */
+enum renew_reason {
+	RENEW_NOT_DUE = 0,
+	RENEW_NEW,       /* managed, no certificate yet */
+	RENEW_EXPIRING,  /* its certificate is due */
+	RENEW_RETRY      /* the last attempt failed, its backoff has passed */
+};
+
+/* What the last error of a failing name says. */
+enum renew_class {
+	RENEW_OK = 0,    /* not failing */
+	RENEW_TRANSIENT, /* worth retrying: network, timeout, CA trouble */
+	RENEW_PERMANENT, /* the name does not work: NXDOMAIN, CAA, ... */
+	RENEW_PAUSED     /* the CA paused the account for the name */
+};
+
+struct renew_policy {
+	long long	 now;
+	long long	 window;   /* --days in seconds; 0: by lifetime */
+	int		 park_days;
+	int		 include_parked;
+};
+
+struct renew_info {
+	const char	*name;        /* borrowed from the metadata */
+	const char	*key;         /* identifiers[0], else name; borrowed */
+	int		 has_cert;    /* notAfter present */
+	long long	 not_before, not_after;
+	long long	 due;         /* due point, failures aside */
+	long long	 next;        /* earliest retry after failures; 0: none */
+	long long	 when;        /* max(due, next) */
+	long long	 fail_count;
+	long long	 first_failure, last_failure;
+	enum renew_class class;
+	int		 parked;
+	enum renew_reason reason; /* RENEW_NOT_DUE unless emit */
+	int		 emit;        /* a document is due now */
+	char		 unpause[512]; /* when paused: the URL, or "" */
+};
+
+/* Largest N of --shard I/N. */
+#define RENEW_SHARDS_MAX      1000000
+
+/* A decimal number from 1 to max (an option's value), or -1. */
+long renew_parse_number(const char *s, long max);
+
+/* "I/N" with 1 <= I <= N <= RENEW_SHARDS_MAX into *i and *n; 0 or -1. */
+int renew_parse_shard(const char *s, unsigned long *i, unsigned long *n);
+
+/*
+ * Parses an RFC 3339 time ("2026-11-25T10:00:00Z", fraction and numeric
+ * offset allowed) into *t. Returns 0 or -1.
+ */
+int renew_time_parse(const char *s, long long *t);
+
+/* 64-bit FNV-1a of the octets of s. */
+uint64_t renew_hash(const char *s);
+
+/* The shard of name among n (1..n): renew_hash(name) % n + 1. */
+unsigned long renew_shard(const char *name, unsigned long n);
+
+/*
+ * The due point of a certificate valid from nb to na, for the name key:
+ * the window is the last third of the lifetime (half under 10 days) or
+ * window seconds when non-zero; the point lies in the first half of that
+ * window, at a fraction fixed by key.
+ */
+long long renew_due(long long nb, long long na, long long window,
+    const char *key);
+
+/*
+ * The wait after the count-th consecutive failure: 1 minute, 10 minutes,
+ * 100 minutes, then a day, each plus 0 to 10% jitter fixed by key and
+ * count.
+ */
+long long renew_backoff(const char *key, long long count);
+
+/*
+ * Classifies an error object (borrowed; see acmepipe-state(5)). When it
+ * is RENEW_PAUSED, the unpause URL found in its detail is copied to url
+ * ("" when none).
+ */
+enum renew_class renew_classify(const json_t *error, char *url,
+    size_t urllen);
+
+/*
+ * The CA's failed-validation cap: when failures (the metadata's history,
+ * borrowed) hold RENEW_FAILS_PER_HOUR failed validations within the hour
+ * before now, the time the oldest of them leaves that hour; else 0.
+ */
+long long renew_validation_cap(const json_t *failures, long long now);
+
+/*
+ * Assesses one name's metadata (borrowed; ri borrows from it). Returns 0,
+ * or -1 with why when a time in it does not parse.
+ */
+int renew_assess(const json_t *meta, const struct renew_policy *p,
+    struct renew_info *ri, char *why, size_t whylen);
+
+/*
+ * The identifiers to renew together with name, whose metadata is meta:
+ * the certificate's names that are still managed with the same serial.
+ * Returns 1 with *ids (new) when name is the first of them (so it emits
+ * the document), 0 when another name does, -1 when out of memory.
+ */
+int renew_ids(struct store *s, const char *name, const json_t *meta,
+    json_t **ids);
+
+/* The state document for ri with identifiers ids (borrowed). New. */
+json_t *renew_doc(const json_t *meta, const struct renew_info *ri,
+    const json_t *ids);
+
+/*
+ * The registered domain of name (the wildcard label dropped) by the
+ * public suffix list, or name itself when it has none (a public suffix,
+ * a single label). Borrows from name.
+ */
+const char *renew_registered_domain(const char *name);
+
+/* The due documents: add in any order, write most urgent first. */
+struct renew_queue;
+
+struct renew_queue *renew_queue_new(void);
+void renew_queue_free(struct renew_queue *q);
+
+/* Adds doc (borrowed) for ri. Returns 0 or -1 (out of memory). */
+int renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
+    const json_t *doc);
+
+/*
+ * Writes the documents as JSON Lines, by notAfter (no certificate first),
+ * then due time, then name; with max_per_domain > 0, at most that many
+ * per registered domain, a document counting for each domain of its
+ * identifiers. Returns the number written, or -1 (errno) on a write or
+ * allocation error.
+ */
+long renew_queue_write(struct renew_queue *q, FILE *out,
+    long max_per_domain);
+
+/* Counts for --summary; zero it, then add each name. */
+struct renew_summary {
+	long		 managed, due, expiring, failing, parked, expired;
+	long		 alarm;   /* names that make the exit status 1 */
+	json_t		*paused;  /* [{name, unpause}], owned */
+};
+
+int renew_summary_add(struct renew_summary *sum,
+    const struct renew_info *ri, long long now);
+
+/* The summary object (new); frees sum's members. */
+json_t *renew_summary_json(struct renew_summary *sum);
+
+#endif
