@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "conf.h"
 #include "diag.h"
 #include "order.h"
 #include "state.h"
@@ -15,10 +16,15 @@
 
 #define STEP "acme-order"
 
+struct ctx {
+	struct client	 c;
+	const char	*profile; /* certificate profile, or NULL */
+};
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s %s\n", diag_prog, CLIENT_USAGE);
+	fprintf(f, "usage: %s %s\n\t[-p profile]\n", diag_prog, CLIENT_USAGE);
 }
 
 /* An order is worth refreshing while the CA may still complete it. */
@@ -33,7 +39,8 @@ order_alive(const char *status)
 static int
 step(json_t *doc, void *arg)
 {
-	struct client *c = arg;
+	struct ctx *x = arg;
+	struct client *c = &x->c;
 	struct acme *a;
 	json_t *problem = NULL;
 	int rc = -1;
@@ -52,7 +59,7 @@ step(json_t *doc, void *arg)
 		(void)json_object_del(doc, "order");
 	}
 	if (!order_alive(order_status(doc)) &&
-	    order_new(a, doc, &problem) != 0)
+	    order_new(a, doc, x->profile, &problem) != 0)
 		goto out;
 	if (client_stamp(c, doc) != 0)
 		goto out;
@@ -68,20 +75,24 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = { CLIENT_LONGOPTS,
+	    { "profile", required_argument, NULL, 'p' },
 	    { NULL, 0, NULL, 0 } };
-	struct client c;
+	struct ctx x;
+	struct client *c = &x.c;
 	char why[512];
 	int ch, status;
 
-	memset(&c, 0, sizeof(c));
+	memset(&x, 0, sizeof(x));
 	diag_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS, longopts,
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "p:", longopts,
 	    NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
 			return 0;
 		}
-		if (!client_option(&c, ch, optarg)) {
+		if (ch == 'p')
+			x.profile = optarg;
+		else if (!client_option(c, ch, optarg)) {
 			usage(stderr);
 			return 2;
 		}
@@ -91,11 +102,12 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (client_setup(&c, why, sizeof(why)) != 0) {
+	x.profile = conf_get(x.profile, "ACMEPIPE_PROFILE", NULL);
+	if (client_setup(c, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
 		return 2;
 	}
-	status = stream_run(stdin, "<stdin>", stdout, step, &c);
-	client_close(&c);
+	status = stream_run(stdin, "<stdin>", stdout, step, &x);
+	client_close(c);
 	return status;
 }

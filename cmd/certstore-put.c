@@ -72,7 +72,9 @@ put(struct store *s, json_t *doc, const char *chain, const char *kpath)
 	meta = json_pack("{s:O,s:s,s:s,s:s,s:s}", "identifiers", ids,
 	    "notBefore", ci.not_before, "notAfter", ci.not_after, "serial",
 	    ci.serial, "issuer", ci.issuer);
-	if (meta == NULL || state_set_str(meta, "keyType",
+	if (meta == NULL || state_set_str(meta, "certID",
+	    ci.ari_id[0] != '\0' ? ci.ari_id : NULL) != 0 ||
+	    state_set_str(meta, "keyType",
 	    state_str(json_object_get(doc, "key"), "type")) != 0 ||
 	    state_set_str(meta, "directory", state_str(doc, "directory")) != 0) {
 		state_fail(doc, STEP, STATE_ERR_LOCAL, NULL, "out of memory");

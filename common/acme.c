@@ -223,7 +223,7 @@ acme_post(struct acme *a, const char *url, json_t *payload,
     struct http_response *r, json_t **problem)
 {
 	char *ps = NULL;
-	int i, rc = -1;
+	int i, rc = -1, busy = 0;
 
 	/* The account was lost on the way (see below): find it first. */
 	if (a->kid == NULL && a->key_path != NULL && !a->in_login &&
@@ -239,6 +239,12 @@ acme_post(struct acme *a, const char *url, json_t *payload,
 			break;
 		if (acme_is(*problem, ACME_ERR("badNonce")))
 			continue;
+		if (r->status == 503 && r->retry_after >= 0 &&
+		    r->retry_after <= ACME_BUSY_WAIT_MAX &&
+		    busy++ < ACME_BUSY_RETRIES) {
+			sleep((unsigned)(r->retry_after > 0 ? r->retry_after : 1));
+			continue;
+		}
 		if (acme_stale_kid(a, *problem)) {
 			/* Look the account up once, again, then retry. */
 			free(a->kid);

@@ -21,6 +21,13 @@
  * 20 retries make a lost document one in a million requests.
  */
 #define ACME_NONCE_RETRIES 20
+/*
+ * A 503 whose Retry-After is at most this many seconds is waited out and
+ * retried, up to ACME_BUSY_RETRIES times; a longer wait is recorded in the
+ * document (error.retryAfter) for a later run, as resumability allows.
+ */
+#define ACME_BUSY_WAIT_MAX 10
+#define ACME_BUSY_RETRIES 3
 
 struct acme_account_opts {
 	const char	*key_path;  /* account key file; created when absent */

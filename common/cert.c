@@ -367,6 +367,43 @@ out:
 	return rc;
 }
 
+/*
+ * The ARI CertID (RFC 9773 section 4.1): the key identifier of the
+ * Authority Key Identifier and the serial's DER content octets (with the
+ * leading zero a positive serial may need), each base64url, joined by ".".
+ */
+static int
+cert_ari_id(X509 *x, char *buf, size_t buflen)
+{
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	char *a = NULL, *b = NULL;
+	long len;
+	int n, tag, cls, rc = -1;
+
+	buf[0] = '\0';
+	if (aki == NULL)
+		return 0;
+	if ((n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der)) <= 0)
+		return -1;
+	p = der;
+	/* Skip tag and length: what is left is the content octets. */
+	if (ASN1_get_object(&p, &len, &tag, &cls, n) & 0x80 || len <= 0)
+		goto out;
+	if ((a = jws_b64url(ASN1_STRING_get0_data(aki),
+	    (size_t)ASN1_STRING_length(aki))) == NULL ||
+	    (b = jws_b64url(p, (size_t)len)) == NULL)
+		goto out;
+	if (snprintf(buf, buflen, "%s.%s", a, b) < (int)buflen)
+		rc = 0;
+out:
+	OPENSSL_free(der);
+	free(a);
+	free(b);
+	return rc;
+}
+
 static int
 cert_fill(X509 *x, struct cert_info *info, char *why, size_t whylen)
 {
@@ -385,6 +422,10 @@ cert_fill(X509 *x, struct cert_info *info, char *why, size_t whylen)
 	}
 	if (cert_issuer_name(x, info->issuer, sizeof(info->issuer)) == -1) {
 		cert_why(why, whylen, "certificate issuer does not parse");
+		return -1;
+	}
+	if (cert_ari_id(x, info->ari_id, sizeof(info->ari_id)) == -1) {
+		cert_why(why, whylen, "certificate serial does not encode");
 		return -1;
 	}
 	return 0;

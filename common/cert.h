@@ -15,6 +15,9 @@ struct cert_info {
 				   octets as `openssl x509 -serial` */
 	char	issuer[256];    /* issuer's commonName (or one-line DN),
 				   UTF-8, control characters as \XX */
+	char	ari_id[256];    /* RFC 9773 CertID: base64url(authority key
+				   identifier) "." base64url(serial DER
+				   content); "" without an AKI */
 };
 
 /*

@@ -206,9 +206,10 @@ finalize_accept(json_t *doc, EVP_PKEY *k, const char *pem, json_t **problem)
 		return -1;
 	}
 	return json_object_set_new(doc, "certificate", json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s}", "pem", pem, "notBefore",
+	    "{s:s, s:s, s:s, s:s, s:s, s:s*}", "pem", pem, "notBefore",
 	    ci.not_before, "notAfter", ci.not_after, "serial", ci.serial,
-	    "issuer", ci.issuer));
+	    "issuer", ci.issuer, "certID", ci.ari_id[0] != '\0' ?
+	    ci.ari_id : NULL));
 }
 
 /* Sends the CSR when the order is ready. */

@@ -43,28 +43,90 @@ order_record(json_t *doc, const char *url, const json_t *o)
 	return json_object_set_new(doc, "order", rec);
 }
 
-int
-order_new(struct acme *a, json_t *doc, json_t **problem)
+/* Refuses a profile the CA does not offer, listing those it does. */
+static int
+order_profile_ok(struct acme *a, const char *profile, json_t **problem)
 {
-	json_t *req = NULL, *ids, *v, *o = NULL;
-	char *loc = NULL;
+	json_t *offered = json_object_get(json_object_get(a->dir, "meta"),
+	    "profiles");
+	const char *k;
+	json_t *v;
+	char list[512] = "";
+	size_t n = 0;
+
+	if (profile == NULL || json_object_get(offered, profile) != NULL)
+		return 0;
+	json_object_foreach(offered, k, v)
+		if (n < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+			    n > 0 ? ", " : "", k);
+	*problem = acme_problem(ACME_ERR("invalidProfile"), "profile %s: the "
+	    "CA offers %s", profile, n > 0 ? list : "no profiles");
+	return -1;
+}
+
+/* The newOrder payload; replaces may be NULL. */
+static json_t *
+order_request(const json_t *doc, const char *profile, const char *replaces)
+{
+	json_t *req, *ids, *v;
 	size_t i;
-	int rc = -1;
 
 	if ((req = json_pack("{s:[]}", "identifiers")) == NULL)
-		goto out;
+		return NULL;
 	ids = json_object_get(req, "identifiers");
 	json_array_foreach(json_object_get(doc, "identifiers"), i, v)
 		json_array_append_new(ids, json_pack("{s:s, s:O}", "type",
 		    "dns", "value", v));
-	if (acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o, &loc,
-	    problem) != 0)
+	if (profile != NULL)
+		json_object_set_new(req, "profile", json_string(profile));
+	if (replaces != NULL)
+		json_object_set_new(req, "replaces", json_string(replaces));
+	return req;
+}
+
+int
+order_new(struct acme *a, json_t *doc, const char *profile,
+    json_t **problem)
+{
+	json_t *req = NULL, *o = NULL, *refused = NULL;
+	const char *replaces = NULL;
+	char *loc = NULL;
+	int rc = -1;
+
+	if (order_profile_ok(a, profile, problem) != 0)
+		return -1;
+	/* Only a CA with ARI knows "replaces". */
+	if (acme_dir_url(a, "renewalInfo") != NULL)
+		replaces = state_str(json_object_get(doc, "previous"), "certID");
+	if ((req = order_request(doc, profile, replaces)) == NULL)
 		goto out;
+	if (acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o, &loc,
+	    problem) != 0) {
+		if (replaces == NULL || json_integer_value(json_object_get(
+		    *problem, "status")) != 409)
+			goto out;
+		/* alreadyReplaced: renew all the same, without the claim. */
+		refused = *problem;
+		*problem = NULL;
+		json_decref(req);
+		replaces = NULL;
+		if ((req = order_request(doc, profile, NULL)) == NULL ||
+		    acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o,
+		    &loc, problem) != 0)
+			goto out;
+	}
 	if (loc == NULL || order_record(doc, loc, o) != 0) {
 		*problem = acme_problem(STATE_ERR_RESPONSE,
 		    "newOrder: not an order (no Location, status or finalize)");
 		goto out;
 	}
+	if (replaces != NULL)
+		state_set_str(json_object_get(doc, "order"), "replaces",
+		    replaces);
+	if (refused != NULL)
+		state_set_str(json_object_get(doc, "order"), "replacesRefused",
+		    state_str(refused, "detail"));
 	/* The authorization URLs, which order_authzs() replaces. */
 	json_object_set(doc, "authorizations", json_object_get(o,
 	    "authorizations"));
@@ -72,6 +134,7 @@ order_new(struct acme *a, json_t *doc, json_t **problem)
 out:
 	json_decref(req);
 	json_decref(o);
+	json_decref(refused);
 	free(loc);
 	return rc;
 }

@@ -17,9 +17,14 @@
 
 /*
  * Creates a new order for doc's identifiers and records it and its
- * authorizations in doc.
+ * authorizations in doc. profile (may be NULL) must be one the directory
+ * offers. A renewal (doc.previous.certID) at a CA with ARI carries
+ * "replaces" (RFC 9773 section 5); when the CA answers alreadyReplaced the
+ * order is asked for once more without it, and doc.order says so
+ * ("replaces", or "replacesRefused" with the CA's detail).
  */
-int order_new(struct acme *a, json_t *doc, json_t **problem);
+int order_new(struct acme *a, json_t *doc, const char *profile,
+    json_t **problem);
 
 /*
  * Fetches doc's order again and records its current state; with authzs,

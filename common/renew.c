@@ -497,6 +497,7 @@ renew_doc(const json_t *meta, const struct renew_info *ri,
 		    state_set_str(prev, "notAfter", state_str(meta,
 		    "notAfter")) ||
 		    state_set_str(prev, "issuer", state_str(meta, "issuer")) ||
+		    state_set_str(prev, "certID", state_str(meta, "certID")) ||
 		    json_object_set(doc, "previous", prev) != 0;
 	}
 	bad = bad || json_object_set(doc, "renewal", ren) != 0;

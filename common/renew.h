@@ -142,7 +142,12 @@ int renew_assess(const json_t *meta, const struct renew_policy *p,
 int renew_ids(struct store *s, const char *name, const json_t *meta,
     json_t **ids);
 
-/* The state document for ri with identifiers ids (borrowed). New. */
+/*
+ * The state document for ri with identifiers ids (borrowed): version,
+ * identifiers, previous (serial, notAfter, issuer and, when the metadata
+ * has it, certID, the RFC 9773 CertID acme-order puts in "replaces") and
+ * renewal (reason, due, parked when parked). New.
+ */
 json_t *renew_doc(const json_t *meta, const struct renew_info *ri,
     const json_t *ids);
 
