@@ -53,6 +53,11 @@ build/unit/%: tests/unit/%.c build/libacmepipe.a common/*.h build/flags
 check: all
 	tests/run
 
+# The README's main command: issue certificates from a local Pebble and
+# see nginx serve them (tests/demo; the store goes to demo/).
+demo: all
+	tests/demo
+
 check-asan:
 	$(MAKE) clean
 	$(MAKE) SANITIZE=1 all
@@ -75,5 +80,56 @@ uninstall:
 clean:
 	rm -rf bin build
 
-.PHONY: all check check-asan lint install uninstall clean FORCE
+# Fuzzing with clang's libFuzzer (tests/fuzz/, tests/90-fuzz.bats).
+# `make fuzz` builds build/fuzz/fuzz_*, each linked with common/*.c
+# compiled again with the same sanitizer flags into build/fuzz/common/.
+# `make fuzz-run FUZZ_SECONDS=N` runs each target for N seconds on a
+# temporary copy of its seed corpus (the tree is left alone) and fails on
+# the first crash, leak, timeout or broken assertion; the input that did
+# it is kept in $(FUZZ_ARTIFACTS). FUZZ_SECONDS=0 only replays the seeds;
+# FUZZ_TARGETS selects targets. Debian 12 needs clang and
+# libclang-rt-14-dev (the libFuzzer runtime).
+FUZZ_CC        ?= clang
+FUZZ_SECONDS   ?= 10
+FUZZ_TARGETS   ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_ARTIFACTS ?= build/fuzz/artifacts
+FUZZ_FLAGS      = -g -O1 -fno-omit-frame-pointer \
+                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS     = $(WFLAGS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -Icommon
+FUZZ_LIBOBJ     = $(patsubst common/%.c,build/fuzz/common/%.o,$(LIBSRC))
+FUZZ_BINS       = $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+FUZZ_TIME       = $(if $(filter 0,$(FUZZ_SECONDS)),-runs=0,-max_total_time=$(FUZZ_SECONDS))
+# -max_len: a few documents, one name, one response, one short chain.
+FUZZ_MAXLEN_fuzz_state    = 4096
+FUZZ_MAXLEN_fuzz_ident    = 512
+FUZZ_MAXLEN_fuzz_response = 4096
+FUZZ_MAXLEN_fuzz_cert     = 8192
+
+build/fuzz/flags: FORCE
+	@mkdir -p build/fuzz
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+
+$(FUZZ_LIBOBJ): build/fuzz/common/%.o: common/%.c common/*.h build/fuzz/flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ) common/*.h build/fuzz/flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBOBJ) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+fuzz-run-%: build/fuzz/%
+	@mkdir -p $(FUZZ_ARTIFACTS)
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	cp tests/fuzz/corpus/$*/* "$$d"/ && \
+	echo "fuzz: $* for $(FUZZ_SECONDS)s" && \
+	$< $(FUZZ_TIME) -max_len=$(or $(FUZZ_MAXLEN_$*),4096) -timeout=10 \
+	    -rss_limit_mb=2048 -close_fd_mask=3 \
+	    -artifact_prefix=$(FUZZ_ARTIFACTS)/$*- "$$d"
+
+.PHONY: fuzz fuzz-run
+
+.PHONY: all check check-asan demo lint install uninstall clean FORCE
 .SECONDARY:
