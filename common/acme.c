@@ -51,8 +51,11 @@ acme_http_problem(const char *url, const struct http_response *r)
 		p = json_loadb(r->body, r->len, 0, NULL);
 	if (!json_is_object(p) || !json_is_string(json_object_get(p, "type"))) {
 		json_decref(p);
-		p = acme_problem(STATE_ERR_RESPONSE,
-		    "%s: HTTP %ld without a problem document", url, r->status);
+		p = r->status == 404 ? acme_problem(STATE_ERR_RESPONSE,
+		    "%s: HTTP 404: the CA does not know it (forgotten by a"
+		    " restarted CA?): rerun from acme-order", url) :
+		    acme_problem(STATE_ERR_RESPONSE, "%s: HTTP %ld without a"
+		    " problem document", url, r->status);
 	}
 	if (p == NULL)
 		return NULL;

@@ -17,10 +17,14 @@
 #                               to ROOTPEM (e.g. from pebble_root) for NAME
 #
 # nginx_start exports NGINX_TLS_PORT, and HTTP01_PORT when pebble_start has
-# not chosen it already. Neither directory needs to exist yet.
+# not chosen it already. Neither directory needs to exist yet; neither path
+# may hold white space or any of ;"'{}$\&|#.
+#
+# The servers are those of scripts/nginx-acmepipe.conf, the configuration
+# users are given (_nginx_site), inside the frame tests/helpers/nginx.conf.in.
 
 nginx_start() {
-	local dir=$TEST_TMP/nginx webroot store conf user='' rc=0
+	local dir=$TEST_TMP/nginx webroot store conf site user='' rc=0
 	local -a ports
 	if (($# != 2)); then
 		echo "usage: nginx_start WEBROOT STOREDIR" >&2
@@ -37,14 +41,12 @@ nginx_start() {
 	if ((EUID == 0)); then
 		user='user root;'
 	fi
+	site=$(_nginx_site "$webroot" "$store") || return 1
 	conf=$(<"$HARNESS_DIR/nginx.conf.in")
 	# Quoted replacements: bash 5.2 would expand & in them otherwise.
 	conf=${conf//@USER@/"$user"}
 	conf=${conf//@DIR@/"$dir"}
-	conf=${conf//@HTTP01_PORT@/"$HTTP01_PORT"}
-	conf=${conf//@TLS_PORT@/"$NGINX_TLS_PORT"}
-	conf=${conf//@WEBROOT@/"$webroot"}
-	conf=${conf//@STOREDIR@/"$store"}
+	conf=${conf//@SITE@/"$site"}
 	printf '%s\n' "$conf" >"$dir/nginx.conf"
 	# -e: the compiled-in error log is checked before the config is read.
 	proc_start "$dir/harness.pid" "$dir/nginx.log" \
@@ -56,6 +58,36 @@ nginx_start() {
 		nginx_stop
 		return 1
 	fi
+}
+
+# _nginx_site WEBROOT STORE: scripts/nginx-acmepipe.conf made to run here:
+# "listen 80" and "listen 443" become 127.0.0.1 and HTTP01_PORT or
+# NGINX_TLS_PORT, IPv6 listens are dropped (a test host may have no IPv6),
+# /var/www/html becomes WEBROOT and /var/lib/acmepipe/store STORE. Fails
+# when a directive names another system path or keeps a port, so a change
+# to the user's file cannot make the tests bind port 80 or write /var/log.
+_nginx_site() {
+	local webroot=$1 store=$2 site left
+	local bad='[[:space:];"'\''{}$\\&|#]'
+	if [[ $webroot =~ $bad || $store =~ $bad ]]; then
+		echo "nginx_start: a path unfit for nginx.conf: $webroot, $store" >&2
+		return 1
+	fi
+	site=$(sed -E \
+		-e '/^[[:space:]]*listen[[:space:]]+\[::\]/d' \
+		-e "s/^([[:space:]]*listen[[:space:]]+)80([[:space:];])/\\1127.0.0.1:$HTTP01_PORT\\2/" \
+		-e "s/^([[:space:]]*listen[[:space:]]+)443([[:space:];])/\\1127.0.0.1:$NGINX_TLS_PORT\\2/" \
+		"$REPO_ROOT/scripts/nginx-acmepipe.conf") || return 1
+	left=$(sed -e 's/#.*//' -e 's,/var/lib/acmepipe/store/,,g' \
+		-e 's,/var/www/html[;/],,g' <<<"$site" |
+		grep -E '/(var|etc|run|usr)/|listen[[:space:]]+[^1[:space:]]') || true
+	site=${site//\/var\/lib\/acmepipe\/store/"$store"}
+	site=${site//\/var\/www\/html/"$webroot"}
+	if [[ -n $left ]]; then
+		printf 'nginx_start: scripts/nginx-acmepipe.conf: left as it was: %s\n' "$left" >&2
+		return 1
+	fi
+	printf '%s\n' "$site"
 }
 
 nginx_stop() {
