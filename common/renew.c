@@ -312,7 +312,7 @@ renew_is_validation(const json_t *e)
 long long
 renew_validation_cap(const json_t *failures, long long now)
 {
-	long long t[STORE_HISTORY * 2], v;
+	long long t[STORE_HISTORY * 2] = { 0 }, v;
 	const json_t *e;
 	size_t i, j, n = 0;
 

@@ -208,6 +208,41 @@ store_meta_write(const struct store *s, const char *stem, const json_t *m,
 }
 
 /*
+ * Reads and parses size bytes of fd in one go (json_loadfd() would read
+ * them one at a time). NULL with *e set when they cannot be read or
+ * parsed.
+ */
+static json_t *
+store_meta_parse(int fd, size_t size, int *e)
+{
+	json_error_t jerr;
+	json_t *m = NULL;
+	size_t done = 0;
+	ssize_t n = 0;
+	char *buf;
+
+	if ((buf = malloc(size > 0 ? size : 1)) == NULL) {
+		*e = ENOMEM;
+		return NULL;
+	}
+	while (done < size) {
+		n = read(fd, buf + done, size - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (n == -1)
+		*e = errno;
+	else if ((m = json_loadb(buf, done, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL)
+		*e = EBADMSG;
+	free(buf);
+	return m;
+}
+
+/*
  * Reads meta/STEM.json. NULL with errno ENOENT when the name is not
  * managed, NULL with another errno on a read error. Metadata that cannot
  * be parsed reads as {"name": name}, so the name stays managed and the
@@ -218,7 +253,6 @@ store_meta_read(const struct store *s, const char *stem, const char *name,
     int strict)
 {
 	char file[STORE_FNAME_MAX + 8], path[PATH_MAX];
-	json_error_t jerr;
 	struct stat st;
 	json_t *m = NULL;
 	int fd = -1, e;
@@ -238,7 +272,7 @@ store_meta_read(const struct store *s, const char *stem, const char *name,
 	else if (st.st_size > STORE_META_MAX)
 		e = EFBIG;
 	else
-		m = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+		m = store_meta_parse(fd, (size_t)st.st_size, &e);
 	(void)close(fd);
 	if (m != NULL && !json_is_object(m)) {
 		json_decref(m);
