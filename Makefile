@@ -64,7 +64,8 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1 tests/run
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --std=c11 --suppress=missingIncludeSystem -Icommon common cmd
+	cppcheck --quiet --error-exitcode=1 --std=c11 --suppress=missingIncludeSystem \
+		--include=/usr/include/jansson.h -Icommon common cmd
 	shellcheck -s sh $(SCRIPTS)
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
@@ -133,3 +134,10 @@ fuzz-run-%: build/fuzz/%
 
 .PHONY: all check check-asan demo lint install uninstall clean FORCE
 .SECONDARY:
+
+# Benchmark against Debian's ACME clients (bench/README.md); writes
+# bench/results/issue-YYYYMMDD.md. Needs the packages bench/issue.sh names.
+bench: all
+	bench/issue.sh
+
+.PHONY: bench
