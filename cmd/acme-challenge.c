@@ -85,7 +85,7 @@ main(int argc, char *argv[])
 	int ch, status;
 
 	memset(&x, 0, sizeof(x));
-	diag_init(argv[0]);
+	diag_init(argv);
 	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "t:w:H:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {

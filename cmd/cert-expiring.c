@@ -139,7 +139,7 @@ main(int argc, char *argv[])
 
 	memset(&r, 0, sizeof(r));
 	r.p.now = (long long)time(NULL);
-	diag_init(argv[0]);
+	diag_init(argv);
 	while (bad == NULL && (ch = getopt_long(argc, argv, "b:e:Il:n:rs:vx:h",
 	    longopts, NULL)) != -1) {
 		if (ch == 'e' && (days = renew_parse_number(optarg,

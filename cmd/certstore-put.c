@@ -127,7 +127,7 @@ step(json_t *doc, void *arg)
 		record(s, doc);
 		return -1;
 	}
-	if (json_object_get(doc, "stored") != NULL)
+	if (json_is_object(json_object_get(doc, "stored")))
 		return 0; /* rerun on our own output */
 	if (state_check(doc, STEP) != 0)
 		return -1;
@@ -174,7 +174,7 @@ main(int argc, char *argv[])
 	char why[512];
 	int ch, status;
 
-	diag_init(argv[0]);
+	diag_init(argv);
 	while ((ch = getopt_long(argc, argv, "s:g:m:vh", longopts, NULL)) !=
 	    -1) {
 		if (ch == 's')

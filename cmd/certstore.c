@@ -131,7 +131,7 @@ main(int argc, char *argv[])
 	size_t i;
 	int ch, status;
 
-	diag_init(argv[0]);
+	diag_init(argv);
 	while ((ch = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
 		if (ch == 's')
 			dir = optarg;

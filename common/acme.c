@@ -160,6 +160,24 @@ out:
 	return rc;
 }
 
+/*
+ * 1 when url is at the same origin (scheme://host:port/) as the
+ * directory. URLs come from documents, which must not be able to send
+ * signed requests anywhere else.
+ */
+static int
+acme_same_origin(const struct acme *a, const char *url)
+{
+	const char *d = a->dir_url, *slash;
+	size_t n;
+
+	if (strncmp(d, "https://", 8) != 0 || (slash = strchr(d + 8, '/')) ==
+	    NULL)
+		return 0;
+	n = (size_t)(slash - d) + 1;
+	return strncmp(url, d, n) == 0;
+}
+
 /* One signed POST; kid when known, jwk otherwise (RFC 8555 6.2). */
 static int
 acme_post_once(struct acme *a, const char *url, const char *payload,
@@ -169,6 +187,11 @@ acme_post_once(struct acme *a, const char *url, const char *payload,
 	char *body = NULL, why[512];
 	int herr, rc = -1;
 
+	if (!acme_same_origin(a, url)) {
+		*problem = acme_problem(STATE_ERR_INPUT, "%s: not at the CA's"
+		    " address %s", url, a->dir_url);
+		return -1;
+	}
 	if (acme_get_nonce(a, problem) != 0)
 		return -1;
 	hdr = json_pack("{s:s, s:s}", "nonce", a->nonce, "url", url);

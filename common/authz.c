@@ -162,6 +162,18 @@ authz_deactivate(struct acme *a, json_t *doc)
 	json_decref(req);
 }
 
+static int
+authz_asked(const json_t *doc, const char *name)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "identifiers"), i, v)
+		if (strcmp(json_string_value(v), name) == 0)
+			return 1;
+	return 0;
+}
+
 int
 authz_check(json_t *doc, const struct authz_opts *o, const char *step)
 {
@@ -184,6 +196,17 @@ authz_check(json_t *doc, const struct authz_opts *o, const char *step)
 			return -1;
 		}
 		authz_name(z, name, sizeof(name));
+		/*
+		 * The name goes to a hook's argv and the CA's answers are
+		 * data: it must be one the document asked for, and those
+		 * were checked by state_check().
+		 */
+		if (!authz_asked(doc, name)) {
+			state_fail(doc, step, STATE_ERR_INPUT, NULL,
+			    "authorizations[%zu]: %s is not one of the"
+			    " document's identifiers", i, name);
+			return -1;
+		}
 		if (json_is_true(json_object_get(z, "wildcard")) &&
 		    strcmp(o->type, "dns-01") != 0) {
 			state_fail(doc, step, ACME_ERR("unsupportedIdentifier"),

@@ -1,6 +1,8 @@
 /* client: shared options and the lazily opened ACME session. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "conf.h"
@@ -52,6 +54,17 @@ client_setup(struct client *c, char *why, size_t whylen)
 	if (timeout < 0) {
 		snprintf(why, whylen, "http timeout: not a number of seconds: %s",
 		    t);
+		return -1;
+	}
+	/* TLS is what makes the CA the CA: no cleartext directory. */
+	if (strncmp(c->directory, "https://", 8) != 0 || c->directory[8] == '\0') {
+		snprintf(why, whylen, "directory must be an https URL: %s",
+		    c->directory);
+		return -1;
+	}
+	if (c->ca_bundle != NULL && access(c->ca_bundle, R_OK) != 0) {
+		snprintf(why, whylen, "ca bundle %s: %s", c->ca_bundle,
+		    strerror(errno));
 		return -1;
 	}
 	if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {

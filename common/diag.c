@@ -9,14 +9,16 @@ const char *diag_prog = "acmepipe";
 int diag_verbosity = 0;
 
 void
-diag_init(const char *argv0)
+diag_init(char *argv[])
 {
-	const char *p;
+	char *p;
 
-	if (argv0 == NULL || *argv0 == '\0')
+	if (argv[0] == NULL || *argv[0] == '\0')
 		return;
-	p = strrchr(argv0, '/');
-	diag_prog = p != NULL ? p + 1 : argv0;
+	p = strrchr(argv[0], '/');
+	if (p != NULL)
+		argv[0] = p + 1;
+	diag_prog = argv[0];
 }
 
 /*
@@ -41,7 +43,11 @@ diag_vline(const char *fmt, va_list ap)
 	for (p = (const unsigned char *)buf; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			fprintf(stderr, "\\x%02x", *p);
-		else
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* C1 controls in UTF-8 (U+0080..U+009F), e.g. CSI */
+			fprintf(stderr, "\\u%04x", p[1]);
+			p++;
+		} else
 			fputc(*p, stderr);
 	}
 	fputc('\n', stderr);

@@ -10,7 +10,11 @@ extern const char *diag_prog;
 /* Verbosity: 0 quiet, 1 (-v) one line per ACME request. */
 extern int diag_verbosity;
 
-void diag_init(const char *argv0);
+/*
+ * Sets the program name from argv[0] and makes argv[0] that bare name, so
+ * that getopt's own messages ("prog: unrecognized option") match ours.
+ */
+void diag_init(char *argv[]);
 /* "prog: <fmt>\n" on stderr; control characters in the result are escaped. */
 void diag_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like diag_warnx() but only when diag_verbosity >= level. */

@@ -146,7 +146,7 @@ http_init(const char *ca_bundle, long connect_timeout, long timeout,
 	    curl_easy_setopt(http_curl, CURLOPT_CONNECTTIMEOUT, connect_timeout) ||
 	    curl_easy_setopt(http_curl, CURLOPT_TIMEOUT, timeout) ||
 	    curl_easy_setopt(http_curl, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(http_curl, CURLOPT_PROTOCOLS_STR, "https,http") ||
+	    curl_easy_setopt(http_curl, CURLOPT_PROTOCOLS_STR, "https") ||
 	    curl_easy_setopt(http_curl, CURLOPT_USERAGENT, "acmepipe/0.1") ||
 	    (ca_bundle != NULL &&
 	    curl_easy_setopt(http_curl, CURLOPT_CAINFO, ca_bundle))) {

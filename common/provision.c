@@ -1,4 +1,6 @@
 /* provision: webroot files and hook programs for challenges. */
+/* posix_spawn_file_actions_addclosefrom_np() (glibc 2.34) */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -146,7 +148,9 @@ provision_hook(const char *hook, const char *phase, const char *type,
 	if (posix_spawn_file_actions_init(&fa) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, 2, 1) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
-	    != 0) {
+	    != 0 ||
+	    /* Nothing else: not the connection to the CA, nor any file. */
+	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0) {
 		snprintf(why, whylen, "hook %s: cannot set up", hook);
 		return -1;
 	}

@@ -7,8 +7,12 @@
  * the queue of due documents (most urgent first, limited per registered
  * domain) and the summary for a monitor.
  *
+ * The CA's suggested renewal window (ACME Renewal Information, ari.h),
+ * when the metadata holds one for the certificate, decides the due point
+ * instead of the lifetime.
+ *
  * Times are seconds since the epoch, UTC. Nothing here prints; reasons go
- * into the caller's why buffer.
+ * into the caller's why buffer. The queue and the summary are renewq.c.
  */
 #ifndef RENEW_H
 #define RENEW_H
@@ -17,10 +21,14 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "ari.h"
 #include "store.h"
 
 #define RENEW_DAY             86400LL
-/* Lifetimes shorter than this are due when half of it remains. */
+/*
+ * Lifetimes shorter than this are due soon after half of it: the window is
+ * the last half, the due point in its first quarter.
+ */
 #define RENEW_SHORT_LIFETIME  (10 * RENEW_DAY)
 /* Lifetime assumed when the metadata has no notBefore. */
 #define RENEW_LIFETIME        (90 * RENEW_DAY)
@@ -72,6 +80,9 @@ struct renew_info {
 	enum renew_reason reason; /* RENEW_NOT_DUE unless emit */
 	int		 emit;        /* a document is due now */
 	char		 unpause[512]; /* when paused: the URL, or "" */
+	const char	*cert_id;     /* RFC 9773 CertID, borrowed, or NULL */
+	struct ari_info	 ari;         /* the metadata's "ari" member */
+	int		 by_ari;      /* due is the time picked in its window */
 };
 
 /* Largest N of --shard I/N. */
@@ -92,14 +103,21 @@ int renew_time_parse(const char *s, long long *t);
 /* 64-bit FNV-1a of the octets of s. */
 uint64_t renew_hash(const char *s);
 
+/*
+ * A pseudo-random offset from 0 to span - 1 fixed by h (span up to 2^32;
+ * 0 when span <= 0): h mixed by splitmix64's finaliser, scaled.
+ */
+long long renew_spread(uint64_t h, long long span);
+
 /* The shard of name among n (1..n): renew_hash(name) % n + 1. */
 unsigned long renew_shard(const char *name, unsigned long n);
 
 /*
  * The due point of a certificate valid from nb to na, for the name key:
- * the window is the last third of the lifetime (half under 10 days) or
- * window seconds when non-zero; the point lies in the first half of that
- * window, at a fraction fixed by key.
+ * the window is the last third of the lifetime or window seconds when
+ * non-zero, the point in the first half of that window at a fraction
+ * fixed by key; under 10 days of lifetime (and window 0) the window is the
+ * last half and the point in its first quarter.
  */
 long long renew_due(long long nb, long long na, long long window,
     const char *key);
@@ -146,10 +164,13 @@ int renew_ids(struct store *s, const char *name, const json_t *meta,
  * The state document for ri with identifiers ids (borrowed): version,
  * identifiers, previous (serial, notAfter, issuer and, when the metadata
  * has it, certID, the RFC 9773 CertID acme-order puts in "replaces") and
- * renewal (reason, due, parked when parked). New.
+ * renewal (reason, due, parked when parked, ari {start, end,
+ * explanationURL?} when the CA's window set the due point). New.
  */
 json_t *renew_doc(const json_t *meta, const struct renew_info *ri,
     const json_t *ids);
+
+/* renewq.c: */
 
 /*
  * The registered domain of name (the wildcard label dropped) by the

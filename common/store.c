@@ -609,6 +609,43 @@ out:
 }
 
 int
+store_set_member(struct store *s, const char *name, const char *serial,
+    const char *key, const json_t *value, char *why, size_t whylen)
+{
+	char stem[STORE_FNAME_MAX];
+	const char *have;
+	json_t *m = NULL;
+	int rc = -1;
+
+	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
+		return -1;
+	if ((m = store_meta_read(s, stem, name, 1)) == NULL) {
+		if (errno == ENOENT) {
+			snprintf(why, whylen, "%s: not managed", name);
+			return 1;
+		}
+		snprintf(why, whylen, "meta/%s.json: %s", stem,
+		    errno == EBADMSG ? "not a JSON object" : strerror(errno));
+		return -1;
+	}
+	have = state_str(m, "serial");
+	if (serial == NULL || have == NULL || strcmp(have, serial) != 0) {
+		snprintf(why, whylen, "%s: holds another certificate now",
+		    name);
+		rc = 1;
+		goto out;
+	}
+	if (json_object_set(m, key, (json_t *)value) != 0) {
+		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
+		goto out;
+	}
+	rc = store_meta_write(s, stem, m, 1, why, whylen);
+out:
+	json_decref(m);
+	return rc;
+}
+
+int
 store_add(struct store *s, const char *name, char *why, size_t whylen)
 {
 	char stem[STORE_FNAME_MAX], now[32];

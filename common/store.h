@@ -77,6 +77,17 @@ int store_record_failure(struct store *s, const char *name,
     const json_t *error, char *why, size_t whylen);
 
 /*
+ * Sets member key of name's metadata to value (borrowed), the rest
+ * unchanged, provided the metadata still records the certificate serial
+ * (lower-case hex): read, changed and written back atomically just now,
+ * so a certificate stored since is not described by old metadata.
+ * Returns 0, 1 when name is no longer managed or holds another
+ * certificate (nothing written), -1 with why.
+ */
+int store_set_member(struct store *s, const char *name, const char *serial,
+    const char *key, const json_t *value, char *why, size_t whylen);
+
+/*
  * Adds name as managed without a certificate: metadata {"name", "added"}.
  * Returns 0, 1 when name was managed already (nothing written), -1.
  */

@@ -1,0 +1,277 @@
+/*
+ * renewq: the two outputs of cert-expiring(1) (see renew.h): the queue of
+ * due documents, written most urgent first and limited per registered
+ * domain, and the summary for a monitor.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpsl.h>
+
+#include "renew.h"
+
+const char *
+renew_registered_domain(const char *name)
+{
+	const psl_ctx_t *psl = psl_builtin();
+	const char *d;
+
+	if (strncmp(name, "*.", 2) == 0)
+		name += 2;
+	if (psl == NULL || (d = psl_registrable_domain(psl, name)) == NULL)
+		return name;
+	return d;
+}
+
+/* One due document, kept as its JSON line. */
+struct renew_entry {
+	long long	 expiry, when;
+	char		*name;  /* first identifier, for ties */
+	char		*ids;   /* identifiers separated by spaces */
+	char		*line;
+};
+
+struct renew_queue {
+	struct renew_entry	*e;
+	size_t			 n, cap;
+};
+
+struct renew_queue *
+renew_queue_new(void)
+{
+	return calloc(1, sizeof(struct renew_queue));
+}
+
+void
+renew_queue_free(struct renew_queue *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->n; i++) {
+		free(q->e[i].name);
+		free(q->e[i].ids);
+		free(q->e[i].line);
+	}
+	free(q->e);
+	free(q);
+}
+
+/* The identifiers of doc joined by spaces (new). */
+static char *
+renew_join(const json_t *ids)
+{
+	const json_t *v;
+	size_t i, len = 1;
+	char *s;
+
+	json_array_foreach(ids, i, v)
+		len += strlen(json_string_value(v)) + 1;
+	if ((s = calloc(1, len)) == NULL)
+		return NULL;
+	json_array_foreach(ids, i, v) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, json_string_value(v));
+	}
+	return s;
+}
+
+int
+renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
+    const json_t *doc)
+{
+	const json_t *ids = json_object_get(doc, "identifiers");
+	struct renew_entry *e, *ne;
+	size_t ncap;
+
+	if (q->n == q->cap) {
+		ncap = q->cap ? q->cap * 2 : 64;
+		if ((ne = reallocarray(q->e, ncap, sizeof(*ne))) == NULL)
+			return -1;
+		q->e = ne;
+		q->cap = ncap;
+	}
+	e = &q->e[q->n];
+	memset(e, 0, sizeof(*e));
+	e->expiry = ri->has_cert ? ri->not_after : LLONG_MIN;
+	e->when = ri->when;
+	e->name = strdup(json_string_value(json_array_get(ids, 0)));
+	e->ids = renew_join(ids);
+	e->line = json_dumps(doc, JSON_COMPACT);
+	if (e->name == NULL || e->ids == NULL || e->line == NULL) {
+		free(e->name);
+		free(e->ids);
+		free(e->line);
+		return -1;
+	}
+	q->n++;
+	return 0;
+}
+
+static int
+renew_entry_cmp(const void *a, const void *b)
+{
+	const struct renew_entry *x = a, *y = b;
+
+	if (x->expiry != y->expiry)
+		return x->expiry < y->expiry ? -1 : 1;
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Documents written per registered domain: open addressing by hash. */
+struct renew_count {
+	char	*key;
+	long	 n;
+};
+
+struct renew_counts {
+	struct renew_count	*t;
+	size_t			 cap, used;
+};
+
+static struct renew_count *
+renew_count_find(struct renew_counts *c, const char *key, size_t len)
+{
+	struct renew_count *t = c->t;
+	size_t i, cap = c->cap, ncap;
+	uint64_t h = 14695981039346656037ULL;
+
+	if (c->used * 2 >= cap) { /* grow, then look again */
+		ncap = cap ? cap * 2 : 64;
+		if ((c->t = calloc(ncap, sizeof(*c->t))) == NULL) {
+			c->t = t;
+			return NULL;
+		}
+		c->cap = ncap;
+		c->used = 0;
+		for (i = 0; i < cap; i++)
+			if (t[i].key != NULL)
+				*renew_count_find(c, t[i].key,
+				    strlen(t[i].key)) = t[i];
+		free(t);
+	}
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	for (i = h & (c->cap - 1); c->t[i].key != NULL;
+	    i = (i + 1) & (c->cap - 1))
+		if (strlen(c->t[i].key) == len &&
+		    memcmp(c->t[i].key, key, len) == 0)
+			return &c->t[i];
+	c->used++;
+	return &c->t[i]; /* empty: the caller fills it */
+}
+
+/*
+ * 1 when every registered domain of ids (space-separated) has had fewer
+ * than max documents, and then counts this one for each; 0 when one is
+ * full; -1 when out of memory.
+ */
+static int
+renew_count_take(struct renew_counts *c, char *ids, long max)
+{
+	struct renew_count *slot[100];
+	const char *d;
+	char *p, *save = NULL;
+	size_t n = 0, i;
+
+	for (p = strtok_r(ids, " ", &save); p != NULL && n < 100;
+	    p = strtok_r(NULL, " ", &save)) {
+		d = renew_registered_domain(p);
+		if ((slot[n] = renew_count_find(c, d, strlen(d))) == NULL)
+			return -1;
+		if (slot[n]->key == NULL &&
+		    (slot[n]->key = strdup(d)) == NULL)
+			return -1;
+		for (i = 0; i < n && slot[i] != slot[n]; i++)
+			continue;
+		if (i == n)
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		if (slot[i]->n >= max)
+			return 0;
+	for (i = 0; i < n; i++)
+		slot[i]->n++;
+	return 1;
+}
+
+long
+renew_queue_write(struct renew_queue *q, FILE *out, long max_per_domain)
+{
+	struct renew_counts c = { NULL, 0, 0 };
+	long written = 0;
+	size_t i;
+	int take = 1;
+
+	if (q->n > 1)
+		qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
+	for (i = 0; i < q->n; i++) {
+		if (max_per_domain > 0 && (take = renew_count_take(&c,
+		    q->e[i].ids, max_per_domain)) == -1) {
+			errno = ENOMEM;
+			written = -1;
+			break;
+		}
+		if (!take)
+			continue;
+		if (fputs(q->e[i].line, out) == EOF || putc('\n', out) == EOF) {
+			written = -1;
+			break;
+		}
+		written++;
+	}
+	for (i = 0; i < c.cap; i++)
+		free(c.t[i].key);
+	free(c.t);
+	return written;
+}
+
+int
+renew_summary_add(struct renew_summary *sum, const struct renew_info *ri,
+    long long now)
+{
+	json_t *p;
+
+	sum->managed++;
+	sum->due += ri->emit;
+	if (ri->has_cert && ri->not_after <= now) {
+		sum->expired++;
+		sum->alarm++;
+	} else if (ri->has_cert && ri->not_after - now <= RENEW_SOON) {
+		sum->expiring++;
+		sum->alarm += ri->fail_count > 0;
+	}
+	if (ri->fail_count <= 0)
+		return 0;
+	if (ri->class != RENEW_PAUSED) {
+		sum->parked += ri->parked;
+		sum->failing += !ri->parked;
+		return 0;
+	}
+	sum->alarm++;
+	if (sum->paused == NULL && (sum->paused = json_array()) == NULL)
+		return -1;
+	p = json_pack("{s:s,s:s?}", "name", ri->name, "unpause",
+	    ri->unpause[0] != '\0' ? ri->unpause : NULL);
+	return json_array_append_new(sum->paused, p);
+}
+
+json_t *
+renew_summary_json(struct renew_summary *sum)
+{
+	json_t *paused = sum->paused != NULL ? sum->paused : json_array();
+
+	sum->paused = NULL;
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	    "managed", (json_int_t)sum->managed, "due", (json_int_t)sum->due,
+	    "expiring7d", (json_int_t)sum->expiring,
+	    "failing", (json_int_t)sum->failing,
+	    "parked", (json_int_t)sum->parked,
+	    "expired", (json_int_t)sum->expired, "paused", paused);
+}
