@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 
@@ -32,25 +33,34 @@ static void diag_vline(const char *, va_list)
 static void
 diag_vline(const char *fmt, va_list ap)
 {
-	char buf[2048];
+	char buf[2048], line[2048 * 6 + 64];
 	const unsigned char *p;
-	int n;
+	size_t n;
+	int len;
 
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n < 0)
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
 		return;
-	fprintf(stderr, "%s: ", diag_prog);
+	len = snprintf(line, sizeof(line), "%s: ", diag_prog);
+	n = len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0;
 	for (p = (const unsigned char *)buf; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			fprintf(stderr, "\\x%02x", *p);
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    "\\x%02x", *p);
 		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
 			/* C1 controls in UTF-8 (U+0080..U+009F), e.g. CSI */
-			fprintf(stderr, "\\u%04x", p[1]);
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    "\\u%04x", p[1]);
 			p++;
 		} else
-			fputc(*p, stderr);
+			line[n++] = (char)*p;
 	}
-	fputc('\n', stderr);
+	line[n++] = '\n';
+	/*
+	 * One write: the steps of a pipeline share stderr, and a line
+	 * written in pieces would mix with theirs.
+	 */
+	(void)fflush(stderr);
+	(void)!write(STDERR_FILENO, line, n);
 }
 
 void
