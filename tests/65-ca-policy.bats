@@ -107,3 +107,12 @@ new_orders() { proxy_log | jq -c 'select(.path == "/order-plz") | .payload'; }
 	    and (.error.detail | test("https://[^ ]*unpause"))'
 	run_split -0 acme-issue notpaused.example.com
 }
+
+@test "http: one connection carries all of a process's requests" {
+	for i in $(seq 1 10); do doc "conn$i.example.com"; done >"$BATS_TEST_TMPDIR/in"
+	run_split -0 acme-order <"$BATS_TEST_TMPDIR/in"
+	assert_line_count 10 "$OUTPUT_FILE"
+	# directory, nonce, account, 10 orders and 10 authorizations
+	[ "$(proxy_log | grep -c .)" -ge 22 ]
+	assert_equal "$(proxy_log | jq -r .peer | sort -u | wc -l)" 1 "client ports seen"
+}

@@ -221,9 +221,11 @@ class Handler(BaseHTTPRequestHandler):
         payload = jws_payload(body) if body else None
         with st.lock:
             rule = st.match(self.command, path, payload)
+            # "peer": the client's port, one per connection it opened.
             self.entry = {"time": time.time(), "method": self.command,
                           "path": path, "status": None, "payload": payload,
-                          "fault": rule["fault"] if rule else None}
+                          "fault": rule["fault"] if rule else None,
+                          "peer": self.client_address[1]}
             st.log.append(self.entry)
         try:
             self.respond(path, body, payload, rule)

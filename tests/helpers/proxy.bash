@@ -18,7 +18,7 @@
 # proxy_profiles JSON   profiles offered: {"name": "description", ...}; {}
 # proxy_reset           no faults, renewal info or profiles; log emptied
 # proxy_log             the requests seen, as JSON Lines: {time, method,
-#                       path, status, payload, fault}
+#                       path, status, payload, fault, peer (client port)}
 #
 # proxy_start exports:
 #   PROXY_URL            https://127.0.0.1:PROXY_PORT (same CA bundle)
