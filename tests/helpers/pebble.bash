@@ -13,6 +13,9 @@
 # challtest_clear_a NAME        back to the default answer (127.0.0.1)
 # challtest_resolve_a NAME      print the A records challtestsrv answers
 #
+# PEBBLE_EAB_KEYS, when set to a JSON object {"kid": "base64url HMAC key"},
+# makes Pebble require external account binding with those keys.
+#
 # pebble_start exports:
 #   ACMEPIPE_DIRECTORY   https://127.0.0.1:PEBBLE_PORT/dir
 #   ACMEPIPE_CA_BUNDLE   throwaway certificate of Pebble's listeners
@@ -221,7 +224,8 @@ _pebble_launch() {
 	mapfile -t extra < <(grep -v '^$' "$dir/extra.env")
 	jq -n --arg dir "$dir" \
 		--argjson port "$PEBBLE_PORT" --argjson mgmt "$PEBBLE_MGMT_PORT" \
-		--argjson http "$HTTP01_PORT" --argjson tls "$TLSALPN01_PORT" '
+		--argjson http "$HTTP01_PORT" --argjson tls "$TLSALPN01_PORT" \
+		--argjson eab "${PEBBLE_EAB_KEYS:-null}" '
 		{pebble: {
 			listenAddress: "127.0.0.1:\($port)",
 			managementListenAddress: "127.0.0.1:\($mgmt)",
@@ -230,7 +234,8 @@ _pebble_launch() {
 			httpPort: $http,
 			tlsPort: $tls,
 			ocspResponderURL: "",
-			externalAccountBindingRequired: false
+			externalAccountBindingRequired: ($eab != null),
+			externalAccountMACKeys: ($eab // {})
 		}}' >"$dir/pebble.json" || return 1
 	# env: later assignments win, so the extra ones override the defaults.
 	proc_start "$dir/pebble.pid" "$dir/pebble.log" \
