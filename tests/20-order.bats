@@ -217,3 +217,18 @@ doc() { jq -cn --args '{identifiers: $ARGS.positional}' "$@"; }
 	assert_output ''
 	assert_stderr ''
 }
+
+# The CA's real hosts are never contacted: curl's proxy variable sends the
+# attempt to a closed loopback port, and the error names the URL chosen.
+@test "acme-order: the default directory is Let's Encrypt's, -S and ACMEPIPE_STAGING pick staging" {
+	unset ACMEPIPE_DIRECTORY ACMEPIPE_CA_BUNDLE
+	export https_proxy=http://127.0.0.1:1 HTTPS_PROXY=http://127.0.0.1:1
+	run_split -1 acme-order <<<"$(doc a.example.com)"
+	assert_json "$output" '.error.detail | startswith("https://acme-v02.api.letsencrypt.org/directory: ")'
+	run_split -1 acme-order -S <<<"$(doc a.example.com)"
+	assert_json "$output" '.error.detail | startswith("https://acme-staging-v02.api.letsencrypt.org/directory: ")'
+	ACMEPIPE_STAGING=1 run_split -1 acme-order <<<"$(doc a.example.com)"
+	assert_json "$output" '.error.detail | startswith("https://acme-staging-v02.api.letsencrypt.org/directory: ")'
+	ACMEPIPE_STAGING=0 run_split -1 acme-order <<<"$(doc a.example.com)"
+	assert_json "$output" '.error.detail | startswith("https://acme-v02.api.letsencrypt.org/directory: ")'
+}
