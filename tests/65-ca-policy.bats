@@ -116,3 +116,11 @@ new_orders() { proxy_log | jq -c 'select(.path == "/order-plz") | .payload'; }
 	[ "$(proxy_log | grep -c .)" -ge 22 ]
 	assert_equal "$(proxy_log | jq -r .peer | sort -u | wc -l)" 1 "client ports seen"
 }
+
+@test "a problem document without a type is a response error naming the status" {
+	proxy_fault '{"fault": "status", "path": "^/order-plz$", "status": 400, "body": {"detail": "something broke"}}'
+	run_split -1 acme-order <<<"$(doc notype.example.com)"
+	assert_json "$output" '.error.type == "urn:acmepipe:error:response" and .error.status == 400
+	    and (.error.detail | endswith("/order-plz: HTTP 400 without a problem document"))'
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
