@@ -6,6 +6,7 @@
 
 #include "authz.h"
 #include "order.h"
+#include "poll.h"
 #include "state.h"
 
 /* The name as the user wrote it: "*.example.com" for a wildcard. */
@@ -29,28 +30,20 @@ authz_challenge(const json_t *z, const char *type)
 	return NULL;
 }
 
-static void
-authz_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /*
  * Polls url until the authorization leaves pending/processing, honouring
  * Retry-After and backing off, until deadline. Returns the new record
  * (document form) or NULL with *problem.
  */
 static json_t *
-authz_poll(struct acme *a, const char *url, time_t deadline,
-    json_t **problem)
+authz_poll(struct acme *a, const char *url, long timeout, json_t **problem)
 {
 	json_t *z = NULL, *rec = NULL;
 	const char *st;
-	long ra, wait = 250;
+	struct poll p;
+	long ra;
 
+	poll_start(&p, timeout);
 	for (;;) {
 		if (acme_post_json_ra(a, url, NULL, &z, &ra, problem) != 0)
 			return NULL;
@@ -63,16 +56,12 @@ authz_poll(struct acme *a, const char *url, time_t deadline,
 		st = state_str(rec, "status");
 		if (strcmp(st, "pending") != 0 && strcmp(st, "processing") != 0)
 			return rec;
-		if (ra >= 0)
-			wait = ra * 1000 > 250 ? ra * 1000 : 250;
-		if (time(NULL) + wait / 1000 >= deadline) {
+		if (poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "%s: still %s when the timeout expired", url, st);
 			json_decref(rec);
 			return NULL;
 		}
-		authz_sleep_ms(wait);
-		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 	}
 }
 
@@ -120,8 +109,7 @@ authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
 	if ((empty = json_object()) == NULL || acme_post_json(a,
 	    state_str(c, "url"), empty, &resp, NULL, problem) != 0)
 		goto out;
-	rec = authz_poll(a, state_str(z, "url"), time(NULL) + o->timeout,
-	    problem);
+	rec = authz_poll(a, state_str(z, "url"), o->timeout, problem);
 out:
 	if (begun && provision_run(&o->prov, rec != NULL && strcmp(state_str(
 	    rec, "status"), "valid") == 0 ? "done" : "failed", o->type, id,

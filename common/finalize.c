@@ -14,6 +14,7 @@
 #include "finalize.h"
 #include "key.h"
 #include "order.h"
+#include "poll.h"
 #include "state.h"
 
 /*
@@ -85,37 +86,26 @@ finalize_have_key(const json_t *doc)
 	return kp != NULL && access(kp, F_OK) == 0;
 }
 
-static void
-finalize_sleep(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* Polls the order while it is processing, until deadline. */
 static int
-finalize_poll(struct acme *a, json_t *doc, time_t deadline, json_t **problem)
+finalize_poll(struct acme *a, json_t *doc, long timeout, json_t **problem)
 {
-	long ra, wait = 250;
 	const char *st;
+	struct poll p;
+	long ra;
 
+	poll_start(&p, timeout);
 	for (;;) {
 		if (order_refresh(a, doc, 0, &ra, problem) != 0)
 			return -1;
 		st = order_status(doc);
 		if (strcmp(st, "processing") != 0)
 			return 0;
-		if (ra >= 0)
-			wait = ra * 1000 > 250 ? ra * 1000 : 250;
-		if (time(NULL) + wait / 1000 >= deadline) {
+		if (poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "order still processing when the timeout expired");
 			return -1;
 		}
-		finalize_sleep(wait);
-		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 	}
 }
 
@@ -267,7 +257,7 @@ finalize_order(struct acme *a, json_t *doc, const struct finalize_opts *o,
 		goto out;
 	if (strcmp(st, "ready") == 0 && finalize_send(a, doc, k, &problem) != 0)
 		goto out;
-	if (finalize_poll(a, doc, time(NULL) + o->timeout, &problem) != 0)
+	if (finalize_poll(a, doc, o->timeout, &problem) != 0)
 		goto out;
 	if ((url = state_str(json_object_get(doc, "order"), "certificate")) ==
 	    NULL || strcmp(order_status(doc), "valid") != 0) {
