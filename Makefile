@@ -53,6 +53,11 @@ build/unit/%: tests/unit/%.c build/libacmepipe.a common/*.h build/flags
 check: all
 	tests/run
 
+# The 1,000-name renewal test (tests/55-scale.bats); `make check` runs its
+# 40-name variant only.
+check-scale: all
+	ACMEPIPE_SCALE=1 tests/run tests/55-scale.bats
+
 # The README's main command: issue certificates from a local Pebble and
 # see nginx serve them (tests/demo; the store goes to demo/).
 demo: all
@@ -132,7 +137,7 @@ fuzz-run-%: build/fuzz/%
 
 .PHONY: fuzz fuzz-run
 
-.PHONY: all check check-asan demo lint install uninstall clean FORCE
+.PHONY: all check check-scale check-asan demo lint install uninstall clean FORCE
 .SECONDARY:
 
 # Benchmark against Debian's ACME clients (bench/README.md); writes
