@@ -1,11 +1,14 @@
 /*
  * store: the file backend (see store.h and acmepipe-store(5)).
  *
- * Every file is written the same way: a temporary ".FILE.XXXXXX" in the
- * same directory (mkstemp, so 0600 from the first byte), all bytes written,
+ * Every file is written the same way: a temporary "SUB.FILE.XXXXXX" in
+ * DIR/tmp (mkstemp, so 0600 from the first byte), all bytes written,
  * fsync, then its final mode and group, then rename() over the old file
  * (link() when an existing file must win), then fsync of the directory. On
- * any failure the temporary file is unlinked and the old file stays.
+ * any failure the temporary file is unlinked and the old file stays. A
+ * writer killed half way leaves its temporary file in DIR/tmp, never next
+ * to the files served, and the next writer to open the store removes
+ * temporary files older than STORE_TMP_AGE.
  *
  * Reasons in why name the file relative to the store ("certs/NAME.pem:
  * No space left on device"); they never hold key material.
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,6 +129,44 @@ store_sync_dir(const struct store *s, const char *sub)
  * process's). When replace is 0 an existing file wins: returns 1 and
  * leaves it. Returns 0 when written, -1 with why on failure.
  */
+/* mkstemp in DIR/tmp, made (0700) the first time it is needed. */
+static int
+store_mkstemp(const struct store *s, char *tmp)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	if ((fd = mkstemp(tmp)) != -1 || errno != ENOENT)
+		return fd;
+	if (snprintf(dir, sizeof(dir), "%s/tmp", s->dir) >= (int)sizeof(dir) ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return -1;
+	/* mkstemp left XXXXXX in place on failure: try again. */
+	memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
+	return mkstemp(tmp);
+}
+
+/* Removes what writers killed half way left in DIR/tmp. */
+static void
+store_sweep(const struct store *s)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	time_t old = time(NULL) - STORE_TMP_AGE;
+	DIR *d;
+
+	if (snprintf(dir, sizeof(dir), "%s/tmp", s->dir) >= (int)sizeof(dir) ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < old)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	(void)closedir(d);
+}
+
 static int
 store_write(const struct store *s, const char *sub, const char *file,
     const struct store_chunk *c, size_t nc, mode_t mode, gid_t gid,
@@ -135,12 +177,12 @@ store_write(const struct store *s, const char *sub, const char *file,
 	int fd = -1, rc = -1, made = 0;
 
 	if (store_path(path, sizeof(path), s, sub, file) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s/%s/.%s.XXXXXX", s->dir, sub,
+	    snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%s.XXXXXX", s->dir, sub,
 	    file) >= (int)sizeof(tmp)) {
 		snprintf(why, whylen, "%s/%s: path too long", sub, file);
 		return -1;
 	}
-	if ((fd = mkstemp(tmp)) == -1)
+	if ((fd = store_mkstemp(s, tmp)) == -1)
 		goto out;
 	made = 1;
 	if (store_write_all(fd, c, nc) != 0 || fsync(fd) != 0)
@@ -404,6 +446,8 @@ store_open(const char *dir, const struct store_opts *o, char *why,
 	}
 	s->mode = o != NULL ? o->mode : 0640;
 	s->gid = o != NULL ? o->gid : (gid_t)-1;
+	if (make)
+		store_sweep(s);
 	return s;
 }
 

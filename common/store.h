@@ -20,6 +20,9 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+/* Seconds after which a temporary file in DIR/tmp is a dead writer's. */
+#define STORE_TMP_AGE 3600
+
 /* Failures kept in a name's metadata "failures" history. */
 #define STORE_HISTORY 10
 

@@ -417,3 +417,19 @@ www.example.com"
 	run_split -0 bash -c "${ex[1]}"
 	assert_output "$(printf 'example.org\tno answer')"
 }
+
+@test "temporary files of a killed writer live in tmp/ and are swept after an hour" {
+	mkleaf a example.com
+	mkdoc a example.com >"$T/in"
+	run_split -0 certstore-put -s "$STORE" <"$T/in"
+	cp "$OUTPUT_FILE" "$T/stored"
+	assert_equal "$(stat -c %a "$STORE/tmp")" 700 "tmp mode"
+	printf 'half a key\n' >"$STORE/tmp/certs.example.com.pem.dead01"
+	touch -d '2 hours ago' "$STORE/tmp/certs.example.com.pem.dead01"
+	printf 'in flight\n' >"$STORE/tmp/certs.example.org.pem.live01"
+	run_split -0 certstore-put -s "$STORE" <"$T/stored"
+	[ ! -e "$STORE/tmp/certs.example.com.pem.dead01" ] || fail "old temporary file kept"
+	[ -e "$STORE/tmp/certs.example.org.pem.live01" ] || fail "a writer's fresh file removed"
+	# Nothing temporary ever stands beside the served files.
+	assert_equal "$(find "$STORE/certs" "$STORE/meta" -name '.*' | wc -l)" 0 "dot files"
+}
