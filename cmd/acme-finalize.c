@@ -131,6 +131,7 @@ main(int argc, char *argv[])
 	}
 	if (setup(&x, store, timeout, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
+		store_close(x.store);
 		return 2;
 	}
 	status = stream_run(stdin, "<stdin>", stdout, step, &x);

@@ -45,9 +45,10 @@ authz_poll(struct acme *a, const char *url, long timeout, json_t **problem)
 
 	poll_start(&p, timeout);
 	for (;;) {
+		json_decref(rec);
+		rec = NULL;
 		if (acme_post_json_ra(a, url, NULL, &z, &ra, problem) != 0)
 			return NULL;
-		json_decref(rec);
 		rec = order_authz_record(url, z, problem);
 		json_decref(z);
 		z = NULL;

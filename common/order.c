@@ -28,6 +28,9 @@ order_record(json_t *doc, const char *url, const json_t *o)
 {
 	static const char *const keys[] = { "status", "expires", "finalize",
 	    "certificate", NULL };
+	static const char *const ours[] = { "replaces", "replacesRefused",
+	    NULL };
+	const json_t *old = json_object_get(doc, "order");
 	json_t *rec;
 
 	if ((rec = json_pack("{s:s}", "url", url)) == NULL)
@@ -35,6 +38,10 @@ order_record(json_t *doc, const char *url, const json_t *o)
 	order_copy(rec, o, keys);
 	if (json_is_object(json_object_get(o, "error")))
 		json_object_set(rec, "error", json_object_get(o, "error"));
+	/* What acmepipe noted about the same order survives a refresh. */
+	if (old != NULL && state_str(old, "url") != NULL &&
+	    strcmp(state_str(old, "url"), url) == 0)
+		order_copy(rec, old, ours);
 	if (state_str(rec, "status") == NULL || state_str(rec, "finalize") ==
 	    NULL || !json_is_array(json_object_get(o, "authorizations"))) {
 		json_decref(rec);

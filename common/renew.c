@@ -511,7 +511,7 @@ renew_doc_ari(const struct renew_info *ri)
 {
 	char a[32], b[32];
 
-	return json_pack("{s:s,s:s,s:s?}", "start", state_time(ri->ari.start,
+	return json_pack("{s:s,s:s,s:s*}", "start", state_time(ri->ari.start,
 	    a, sizeof(a)), "end", state_time(ri->ari.end, b, sizeof(b)),
 	    "explanationURL", ri->ari.explanation);
 }

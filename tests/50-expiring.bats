@@ -10,6 +10,8 @@
 load helpers/common
 
 ACME=urn:ietf:params:acme:error:
+USAGE="usage: cert-expiring [-AIrv] [-b i/n] [-C file] [-d url] [-e days] [-l count]
+	[-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-x days]"
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -412,7 +414,7 @@ cert-expiring: www.example.com: the CA paused the account for this name: unpause
 	for bad in 0/3 4/3 3 1/0 a/b 1/3/3; do
 		run_split -2 cert-expiring -s "$STORE" -b "$bad"
 		assert_stderr "cert-expiring: --shard: want i/n with 1 <= i <= n
-usage: cert-expiring [-Irv] [-b i/n] [-e days] [-l count] [-n time] [-s dir] [-x days]"
+$USAGE"
 	done
 }
 
@@ -437,7 +439,7 @@ usage: cert-expiring [-Irv] [-b i/n] [-e days] [-l count] [-n time] [-s dir] [-x
 	assert_equal "$(firsts)" "m.example.co.uk a.example.co.uk foo.example.com a.github.io b.github.io x.foo.example.com b.example.co.uk " "-l 3"
 	run_split -2 cert-expiring -s "$STORE" -l 0
 	assert_stderr "cert-expiring: --max-per-domain: want a positive number
-usage: cert-expiring [-Irv] [-b i/n] [-e days] [-l count] [-n time] [-s dir] [-x days]"
+$USAGE"
 }
 
 @test "--summary: counts, and exit 1 for expired or failing and expiring within 7 days" {
@@ -545,7 +547,7 @@ $usage"
 }
 
 @test "cert-expiring: usage errors, a missing store, --help, /dev/full" {
-	usage="usage: cert-expiring [-Irv] [-b i/n] [-e days] [-l count] [-n time] [-s dir] [-x days]"
+	usage=$USAGE
 	run_split -0 cert-expiring --help
 	assert_output "$usage"
 	run_split -2 cert-expiring -s "$STORE" --days 0
@@ -560,6 +562,14 @@ $usage"
 	run_split -2 cert-expiring -s "$STORE" extra
 	assert_stderr "cert-expiring: unexpected argument: extra
 $usage"
+	for r in 0 0.0 1001 -1 x 1e3x; do
+		run_split -2 cert-expiring -s "$STORE" --ari-rate "$r"
+		assert_stderr "cert-expiring: --ari-rate: want requests per second, above 0 and at most 1000
+$usage"
+	done
+	run_split -2 cert-expiring -s "$STORE" -m 0
+	assert_stderr "cert-expiring: --ari-max: want a positive number
+$usage"
 	run_split -2 cert-expiring
 	assert_stderr "cert-expiring: --store: missing (or set ACMEPIPE_STORE)"
 	run_split -2 cert-expiring -s "$T/none"
@@ -568,6 +578,14 @@ $usage"
 	certstore -s "$STORE" add example.com
 	ACMEPIPE_STORE=$STORE run_split -0 cert-expiring
 	assert_json "$OUTPUT_FILE" '.identifiers == ["example.com"]'
+	# The renewal-info settings are checked only with a directory.
+	run_split -2 cert-expiring -s "$STORE" -d http://ca.example/dir
+	assert_stderr "cert-expiring: directory must be an https URL: http://ca.example/dir"
+	ACMEPIPE_DIRECTORY=https://ca.example/dir run_split -2 cert-expiring -s "$STORE" -T 0
+	assert_stderr "cert-expiring: --http-timeout: want a number of seconds: 0"
+	ACMEPIPE_DIRECTORY=https://ca.example/dir run_split -2 cert-expiring -s "$STORE" -C "$T/none.pem"
+	assert_stderr "cert-expiring: ca bundle $T/none.pem: No such file or directory"
+	run_split -0 cert-expiring -s "$STORE" -T 0 -C "$T/none.pem" -R 0.5 -m 1
 	[[ -w /dev/full ]] || skip "no /dev/full"
 	run_split -2 sh -c 'cert-expiring -s "$1" >/dev/full' sh "$STORE"
 	assert_stderr "cert-expiring: <stdout>: No space left on device"
@@ -595,13 +613,14 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	assert_equal "$(firsts)" "good.example " documents
 }
 
-@test "cert-expiring never writes to the store" {
+@test "without renewal information (no directory, or -A), cert-expiring never writes to the store" {
 	put example.com www.example.com
 	failed "{\"type\":\"${ACME}caa\",\"time\":\"2026-01-01T00:00:00Z\"}" example.com
 	certstore -s "$STORE" add new.example
 	find "$STORE" -printf '%p %s %T@ %m\n' | sort >"$T/before"
 	chmod -R a-w "$STORE"
-	for opts in "" "-r" "-I" "-n 2030-01-01T00:00:00Z" "-b 1/2 -I -l 1 -e 30 -x 1"; do
+	for opts in "" "-r" "-I" "-n 2030-01-01T00:00:00Z" "-b 1/2 -I -l 1 -e 30 -x 1" \
+		"-A -d https://127.0.0.1:1/dir" "-r -d https://127.0.0.1:1/dir"; do
 		# shellcheck disable=SC2086 # word splitting wanted
 		cert-expiring -s "$STORE" $opts >/dev/null || (($? == 1))
 	done
@@ -630,7 +649,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 		} >"$dir/$page.sh"
 	done
 	assert_equal "$(grep -c '^echo "## ' "$dir/certstore.sh")" 5 "certstore examples"
-	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 4 "cert-expiring examples"
+	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 5 "cert-expiring examples"
 	# certstore(1): add two names, list, unpark, remove one.
 	run_split -0 bash -c "cd '$dir' && bash certstore.sh"
 	assert_equal "$(sort <<<"$output")" "example.com

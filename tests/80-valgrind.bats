@@ -180,7 +180,7 @@ vg_step() {
 		esac
 		vg_step 1 "$c" "${opts[@]}" -d "https://127.0.0.1:$port/dir" <"$in"
 		vg_step 1 "$c" "${opts[@]}" -k "$T/bad.key" <"$in"
-		vg_step 1 "$c" "${opts[@]}" -C "$T/no-such-ca.pem" <"$in"
+		vg_step 2 "$c" "${opts[@]}" -C "$T/no-such-ca.pem" <"$in"
 	done
 	# acme-finalize on an order that is not ready.
 	vg_step 1 acme-finalize -s "$STORE" <"$T/ordered"

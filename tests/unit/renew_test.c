@@ -168,9 +168,22 @@ test_due(void)
 	want_range("distinct due points", distinct, 990, 1000);
 	want_ll("stable", renew_due(T0, na, 0, "a.example"),
 	    renew_due(T0, na, 0, "a.example"));
-	/* 6 days: half of the lifetime. */
-	want_range("6 days", renew_due(T0, T0 + 6 * DAY, 0, "a.example"),
-	    T0 + 3 * DAY, T0 + 3 * DAY + 3 * DAY / 2);
+	/* 6 days: from half of the lifetime, over the next quarter of it. */
+	lo = T0 + 6 * DAY;
+	hi = 0;
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "host%d.example.com", i);
+		d = renew_due(T0, T0 + 6 * DAY, 0, name);
+		want_range("6 days", d, T0 + 3 * DAY, T0 + 3 * DAY + 3 * DAY / 4);
+		lo = d < lo ? d : lo;
+		hi = d > hi ? d : hi;
+	}
+	want_range("6 days: earliest", lo, T0 + 3 * DAY, T0 + 3 * DAY + 3600);
+	want_range("6 days: latest", hi, T0 + 3 * DAY + 3 * DAY / 4 - 3600,
+	    T0 + 3 * DAY + 3 * DAY / 4);
+	/* 6 days with --days 2: the window given, its first half. */
+	want_range("6 days, --days 2", renew_due(T0, T0 + 6 * DAY, 2 * DAY,
+	    "a.example"), T0 + 4 * DAY, T0 + 5 * DAY);
 	/* --days 10. */
 	want_range("--days", renew_due(T0, na, 10 * DAY, "a.example"),
 	    na - 10 * DAY, na - 5 * DAY);
