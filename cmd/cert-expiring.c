@@ -474,13 +474,13 @@ main(int argc, char *argv[])
 	diag_init(argv);
 	while (bad == NULL && (ch = getopt_long(argc, argv,
 	    "AC:b:d:e:Il:m:n:R:rs:T:vx:h", longopts, NULL)) != -1) {
-		if (ch == 'e' && (days = renew_parse_number(optarg,
+		if (ch == 'e' && (days = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--days: want a number of days from 1 to 3650";
-		else if (ch == 'l' && (max = renew_parse_number(optarg,
+		else if (ch == 'l' && (max = conf_number(optarg,
 		    LONG_MAX)) == -1)
 			bad = "--max-per-domain: want a positive number";
-		else if (ch == 'm' && (r.ari_max = renew_parse_number(optarg,
+		else if (ch == 'm' && (r.ari_max = conf_number(optarg,
 		    LONG_MAX)) == -1)
 			bad = "--ari-max: want a positive number";
 		else if (ch == 'n' && renew_time_parse(optarg, &r.p.now) != 0)
@@ -492,7 +492,7 @@ main(int argc, char *argv[])
 		else if (ch == 'b' && renew_parse_shard(optarg, &r.shard,
 		    &r.shards) != 0)
 			bad = "--shard: want i/n with 1 <= i <= n";
-		else if (ch == 'x' && (park = renew_parse_number(optarg,
+		else if (ch == 'x' && (park = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--park-days: want a number of days from 1 to 3650";
 		else if (ch == 'A')

@@ -439,16 +439,14 @@ out:
 	return rc;
 }
 
-/* newAccount with onlyReturnExisting: the account URL of a known key. */
+/* Posts req to newAccount; the account URL (Location) becomes a->kid. */
 static int
-acme_lookup(struct acme *a, json_t **problem)
+acme_new_account(struct acme *a, json_t *req, json_t **problem)
 {
-	json_t *req = NULL, *acct = NULL;
+	json_t *acct = NULL;
 	char *loc = NULL;
 	int rc = -1;
 
-	if ((req = json_pack("{s:b}", "onlyReturnExisting", 1)) == NULL)
-		return -1;
 	if (acme_post_json(a, acme_dir_url(a, "newAccount"), req, &acct, &loc,
 	    problem) != 0)
 		goto out;
@@ -461,9 +459,22 @@ acme_lookup(struct acme *a, json_t **problem)
 	loc = NULL;
 	rc = 0;
 out:
-	json_decref(req);
 	json_decref(acct);
 	free(loc);
+	return rc;
+}
+
+/* newAccount with onlyReturnExisting: the account URL of a known key. */
+static int
+acme_lookup(struct acme *a, json_t **problem)
+{
+	json_t *req;
+	int rc;
+
+	if ((req = json_pack("{s:b}", "onlyReturnExisting", 1)) == NULL)
+		return -1;
+	rc = acme_new_account(a, req, problem);
+	json_decref(req);
 	return rc;
 }
 
@@ -471,8 +482,7 @@ static int
 acme_register(struct acme *a, const struct acme_account_opts *o,
     json_t **problem)
 {
-	json_t *req = NULL, *acct = NULL, *eab;
-	char *loc = NULL;
+	json_t *req = NULL, *eab;
 	int rc = -1;
 
 	if (!o->agree_tos) {
@@ -497,21 +507,9 @@ acme_register(struct acme *a, const struct acme_account_opts *o,
 		}
 		json_object_set_new(req, "externalAccountBinding", eab);
 	}
-	if (acme_post_json(a, acme_dir_url(a, "newAccount"), req, &acct, &loc,
-	    problem) != 0)
-		goto out;
-	if (loc == NULL) {
-		*problem = acme_problem(STATE_ERR_RESPONSE,
-		    "newAccount answered without Location");
-		goto out;
-	}
-	a->kid = loc;
-	loc = NULL;
-	rc = 0;
+	rc = acme_new_account(a, req, problem);
 out:
 	json_decref(req);
-	json_decref(acct);
-	free(loc);
 	return rc;
 }
 

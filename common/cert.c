@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "diag.h"
 #include "cert.h"
 #include "jws.h"
 
@@ -25,22 +26,6 @@
 #define CERT_END	"-----END CERTIFICATE-----"
 /* A CN is an ub-common-name (64) string; longer first names go SAN-only. */
 #define CERT_CN_MAX	64
-
-static void
-cert_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-cert_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* 0 when names is a non-empty array of non-empty strings, else -1. */
 static int
@@ -50,12 +35,12 @@ cert_names_ok(const json_t *names, char *why, size_t whylen)
 	json_t *v;
 
 	if (!json_is_array(names) || json_array_size(names) == 0) {
-		cert_why(why, whylen, "no names for the certificate");
+		diag_why(why, whylen, "no names for the certificate");
 		return -1;
 	}
 	json_array_foreach(names, i, v) {
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			cert_why(why, whylen,
+			diag_why(why, whylen,
 			    "name %zu is not a non-empty string", i + 1);
 			return -1;
 		}
@@ -121,7 +106,7 @@ cert_csr(EVP_PKEY *k, const json_t *names, char *why, size_t whylen)
 	int len;
 
 	if (k == NULL) {
-		cert_why(why, whylen, "no key for the certificate request");
+		diag_why(why, whylen, "no key for the certificate request");
 		goto out;
 	}
 	if (cert_names_ok(names, why, whylen) == -1)
@@ -130,19 +115,19 @@ cert_csr(EVP_PKEY *k, const json_t *names, char *why, size_t whylen)
 	    X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
 	    cert_csr_names(req, names) == -1 ||
 	    X509_REQ_set_pubkey(req, k) != 1) {
-		cert_why(why, whylen, "cannot build the certificate request");
+		diag_why(why, whylen, "cannot build the certificate request");
 		goto out;
 	}
 	if (X509_REQ_sign(req, k, EVP_sha256()) <= 0) {
-		cert_why(why, whylen, "cannot sign the certificate request");
+		diag_why(why, whylen, "cannot sign the certificate request");
 		goto out;
 	}
 	if ((len = i2d_X509_REQ(req, &der)) <= 0) {
-		cert_why(why, whylen, "cannot encode the certificate request");
+		diag_why(why, whylen, "cannot encode the certificate request");
 		goto out;
 	}
 	if ((res = jws_b64url(der, (size_t)len)) == NULL)
-		cert_why(why, whylen, "out of memory");
+		diag_why(why, whylen, "out of memory");
 out:
 	OPENSSL_free(der);
 	X509_REQ_free(req);
@@ -210,7 +195,7 @@ cert_chain(const char *chain, size_t len, char *why, size_t whylen)
 	int n = 0;
 
 	if (chain == NULL || (certs = sk_X509_new_null()) == NULL) {
-		cert_why(why, whylen, "no certificate in the chain");
+		diag_why(why, whylen, "no certificate in the chain");
 		goto out;
 	}
 	for (;;) {
@@ -222,29 +207,29 @@ cert_chain(const char *chain, size_t len, char *why, size_t whylen)
 		if ((size_t)(end - p) < strlen(CERT_BEGIN) ||
 		    memcmp(p, CERT_BEGIN, strlen(CERT_BEGIN)) != 0) {
 			if (n == 1)
-				cert_why(why, whylen, "chain does not start "
+				diag_why(why, whylen, "chain does not start "
 				    "with a certificate");
 			else
-				cert_why(why, whylen, "unexpected data after "
+				diag_why(why, whylen, "unexpected data after "
 				    "certificate %d of the chain", n - 1);
 			goto out;
 		}
 		if ((e = cert_find(p, end, CERT_END)) == NULL ||
 		    (x = cert_pem_one(p, (size_t)(e - p) +
 		    strlen(CERT_END))) == NULL) {
-			cert_why(why, whylen, "certificate %d of the chain "
+			diag_why(why, whylen, "certificate %d of the chain "
 			    "does not parse", n);
 			goto out;
 		}
 		if (sk_X509_push(certs, x) == 0) {
-			cert_why(why, whylen, "out of memory");
+			diag_why(why, whylen, "out of memory");
 			goto out;
 		}
 		x = NULL; /* now owned by certs */
 		p = e + strlen(CERT_END);
 	}
 	if (n == 0) {
-		cert_why(why, whylen, "no certificate in the chain");
+		diag_why(why, whylen, "no certificate in the chain");
 		goto out;
 	}
 	res = certs;
@@ -412,20 +397,20 @@ cert_fill(X509 *x, struct cert_info *info, char *why, size_t whylen)
 	    sizeof(info->not_before)) == -1 ||
 	    cert_time(X509_get0_notAfter(x), info->not_after,
 	    sizeof(info->not_after)) == -1) {
-		cert_why(why, whylen, "certificate validity does not parse");
+		diag_why(why, whylen, "certificate validity does not parse");
 		return -1;
 	}
 	if (cert_serial(x, info->serial, sizeof(info->serial)) == -1) {
-		cert_why(why, whylen, "certificate serial number does not "
+		diag_why(why, whylen, "certificate serial number does not "
 		    "parse");
 		return -1;
 	}
 	if (cert_issuer_name(x, info->issuer, sizeof(info->issuer)) == -1) {
-		cert_why(why, whylen, "certificate issuer does not parse");
+		diag_why(why, whylen, "certificate issuer does not parse");
 		return -1;
 	}
 	if (cert_ari_id(x, info->ari_id, sizeof(info->ari_id)) == -1) {
-		cert_why(why, whylen, "certificate serial does not encode");
+		diag_why(why, whylen, "certificate serial does not encode");
 		return -1;
 	}
 	return 0;
@@ -520,7 +505,7 @@ cert_match_names(X509 *x, const json_t *names, char *why, size_t whylen)
 
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	if (gens == NULL && crit != -1) {
-		cert_why(why, whylen, "certificate subjectAltName does not "
+		diag_why(why, whylen, "certificate subjectAltName does not "
 		    "parse");
 		goto out;
 	}
@@ -529,7 +514,7 @@ cert_match_names(X509 *x, const json_t *names, char *why, size_t whylen)
 		if (!cert_gens_has(gens, name)) {
 			cert_escape((const unsigned char *)name, strlen(name),
 			    esc, sizeof(esc));
-			cert_why(why, whylen, "certificate names differ from "
+			diag_why(why, whylen, "certificate names differ from "
 			    "the order: missing %s", esc);
 			goto out;
 		}
@@ -541,7 +526,7 @@ cert_match_names(X509 *x, const json_t *names, char *why, size_t whylen)
 		    (size_t)ASN1_STRING_length(dns))) {
 			cert_escape(ASN1_STRING_get0_data(dns),
 			    (size_t)ASN1_STRING_length(dns), esc, sizeof(esc));
-			cert_why(why, whylen, "certificate names differ from "
+			diag_why(why, whylen, "certificate names differ from "
 			    "the order: extra %s", esc);
 			goto out;
 		}
@@ -568,7 +553,7 @@ cert_check(const char *chain, size_t len, EVP_PKEY *k,
 	x = sk_X509_value(certs, 0);
 	if (k != NULL && ((pub = X509_get0_pubkey(x)) == NULL ||
 	    EVP_PKEY_eq(pub, k) != 1)) {
-		cert_why(why, whylen, "certificate key does not match the "
+		diag_why(why, whylen, "certificate key does not match the "
 		    "certificate key file");
 		goto out;
 	}

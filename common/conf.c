@@ -18,7 +18,7 @@ conf_get(const char *opt, const char *env, const char *def)
 }
 
 long
-conf_seconds(const char *s)
+conf_number(const char *s, long max)
 {
 	char *end = NULL;
 	long v;
@@ -27,9 +27,15 @@ conf_seconds(const char *s)
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v <= 0 || v > 86400 * 366)
+	if (errno != 0 || *end != '\0' || v < 1 || v > max)
 		return -1;
 	return v;
+}
+
+long
+conf_seconds(const char *s)
+{
+	return conf_number(s, 86400L * 366);
 }
 
 int

@@ -14,6 +14,9 @@ const char *conf_get(const char *opt, const char *env, const char *def);
 /* 1 when the variable env is set to anything but "", "0", "no", "false". */
 int conf_flag(const char *env);
 
+/* Parses a decimal number from 1 to max; -1 when s is not one. */
+long conf_number(const char *s, long max);
+
 /* Parses a positive decimal number of seconds; -1 when s is not one. */
 long conf_seconds(const char *s);
 

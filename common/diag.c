@@ -84,3 +84,15 @@ diag_verbose(int level, const char *fmt, ...)
 	diag_vline(fmt, ap);
 	va_end(ap);
 }
+
+void
+diag_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}

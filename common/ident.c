@@ -14,26 +14,11 @@
 
 #include <idn2.h>
 
+#include "diag.h"
 #include "ident.h"
 
 #define IDENT_LABEL_MAX	63
 #define IDENT_NAME_MAX	253
-
-static void
-ident_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-ident_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 when invalid. */
 static size_t
@@ -86,7 +71,7 @@ ident_screen(const char *name, int *ascii, char *why, size_t whylen)
 		c = *p;
 		if (c >= 0x80) {
 			if ((len = ident_utf8_len(p, n)) == 0) {
-				ident_why(why, whylen, "name is not valid utf-8");
+				diag_why(why, whylen, "name is not valid utf-8");
 				return -1;
 			}
 			*ascii = 0;
@@ -97,10 +82,10 @@ ident_screen(const char *name, int *ascii, char *why, size_t whylen)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*')) {
 			if (c < 0x20 || c == 0x7f)
-				ident_why(why, whylen,
+				diag_why(why, whylen,
 				    "invalid character '\\x%02x' in name", c);
 			else
-				ident_why(why, whylen,
+				diag_why(why, whylen,
 				    "invalid character '%c' in name", c);
 			return -1;
 		}
@@ -121,28 +106,28 @@ ident_ldh(const char *s, size_t max, char *why, size_t whylen)
 	size_t len;
 
 	if (strlen(s) > max) {
-		ident_why(why, whylen, "name longer than 253 octets");
+		diag_why(why, whylen, "name longer than 253 octets");
 		return -1;
 	}
 	for (;;) {
 		len = strcspn(label, ".");
 		if (len == 0) {
-			ident_why(why, whylen, "empty label");
+			diag_why(why, whylen, "empty label");
 			return -1;
 		}
 		if (len > IDENT_LABEL_MAX) {
-			ident_why(why, whylen, "label longer than 63 octets");
+			diag_why(why, whylen, "label longer than 63 octets");
 			return -1;
 		}
 		if (label[0] == '-' || label[len - 1] == '-') {
-			ident_why(why, whylen,
+			diag_why(why, whylen,
 			    "label starts or ends with '-'");
 			return -1;
 		}
 		for (p = label; p < label + len; p++)
 			if (!((*p >= 'a' && *p <= 'z') ||
 			    (*p >= '0' && *p <= '9') || *p == '-')) {
-				ident_why(why, whylen,
+				diag_why(why, whylen,
 				    "invalid character '%c' in name", *p);
 				return -1;
 			}
@@ -152,7 +137,7 @@ ident_ldh(const char *s, size_t max, char *why, size_t whylen)
 	}
 	/* RFC 3696 section 2: keeps dotted IPv4 addresses out. */
 	if (strspn(label, "0123456789") == strlen(label)) {
-		ident_why(why, whylen, "top-level label is all digits");
+		diag_why(why, whylen, "top-level label is all digits");
 		return -1;
 	}
 	return 0;
@@ -165,19 +150,19 @@ ident_shape(const char *s, char *why, size_t whylen)
 	const char *rest = s;
 
 	if (*s == '\0') {
-		ident_why(why, whylen, "empty name");
+		diag_why(why, whylen, "empty name");
 		return -1;
 	}
 	if (strncmp(s, "*.", 2) == 0)
 		rest = s + 2;
 	if (strchr(rest, '*') != NULL) {
-		ident_why(why, whylen,
+		diag_why(why, whylen,
 		    "wildcard allowed only as the whole first label");
 		return -1;
 	}
 	if (*rest == '\0' || *rest == '.' || strstr(rest, "..") != NULL ||
 	    rest[strlen(rest) - 1] == '.') {
-		ident_why(why, whylen, "empty label");
+		diag_why(why, whylen, "empty label");
 		return -1;
 	}
 	return 0;
@@ -210,13 +195,13 @@ ident_normalize(const char *name, char *why, size_t whylen)
 	int ascii, irc;
 
 	if (name == NULL || *name == '\0') {
-		ident_why(why, whylen, "empty name");
+		diag_why(why, whylen, "empty name");
 		goto out;
 	}
 	if (ident_screen(name, &ascii, why, whylen) == -1)
 		goto out;
 	if ((folded = ident_fold(name)) == NULL) {
-		ident_why(why, whylen, "out of memory");
+		diag_why(why, whylen, "out of memory");
 		goto out;
 	}
 	if (ident_shape(folded, why, whylen) == -1)
@@ -230,7 +215,7 @@ ident_normalize(const char *name, char *why, size_t whylen)
 	irc = idn2_to_ascii_8z(rest, &alabel,
 	    IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
 	if (irc != IDN2_OK) {
-		ident_why(why, whylen, "not a valid internationalised name: %s",
+		diag_why(why, whylen, "not a valid internationalised name: %s",
 		    idn2_strerror(irc));
 		goto out;
 	}
@@ -238,7 +223,7 @@ ident_normalize(const char *name, char *why, size_t whylen)
 	if (ident_ldh(alabel, max, why, whylen) == -1)
 		goto out;
 	if ((res = malloc(wild + strlen(alabel) + 1)) == NULL) {
-		ident_why(why, whylen, "out of memory");
+		diag_why(why, whylen, "out of memory");
 		goto out;
 	}
 	memcpy(res, folded, wild);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ari.h"
+#include "conf.h"
 #include "renew.h"
 #include "state.h"
 
@@ -92,21 +93,6 @@ renew_time_parse(const char *s, long long *t)
 	return 0;
 }
 
-long
-renew_parse_number(const char *s, long max)
-{
-	char *end = NULL;
-	long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > max)
-		return -1;
-	return v;
-}
-
 int
 renew_parse_shard(const char *s, unsigned long *i, unsigned long *n)
 {
@@ -118,8 +104,8 @@ renew_parse_shard(const char *s, unsigned long *i, unsigned long *n)
 		return -1;
 	memcpy(num, s, (size_t)(slash - s));
 	num[slash - s] = '\0';
-	if ((a = renew_parse_number(num, RENEW_SHARDS_MAX)) == -1 ||
-	    (b = renew_parse_number(slash + 1, RENEW_SHARDS_MAX)) == -1 ||
+	if ((a = conf_number(num, RENEW_SHARDS_MAX)) == -1 ||
+	    (b = conf_number(slash + 1, RENEW_SHARDS_MAX)) == -1 ||
 	    a > b)
 		return -1;
 	*i = (unsigned long)a;

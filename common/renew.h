@@ -88,9 +88,6 @@ struct renew_info {
 /* Largest N of --shard I/N. */
 #define RENEW_SHARDS_MAX      1000000
 
-/* A decimal number from 1 to max (an option's value), or -1. */
-long renew_parse_number(const char *s, long max);
-
 /* "I/N" with 1 <= I <= N <= RENEW_SHARDS_MAX into *i and *n; 0 or -1. */
 int renew_parse_shard(const char *s, unsigned long *i, unsigned long *n);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "renew.h"
 
 #define DAY RENEW_DAY
@@ -100,12 +101,12 @@ test_numbers(void)
 {
 	unsigned long i = 0, n = 0;
 
-	want_ll("number 7", renew_parse_number("7", 10), 7);
-	want_ll("number 0", renew_parse_number("0", 10), -1);
-	want_ll("number 11", renew_parse_number("11", 10), -1);
-	want_ll("number -1", renew_parse_number("-1", 10), -1);
-	want_ll("number 7d", renew_parse_number("7d", 10), -1);
-	want_ll("number ''", renew_parse_number("", 10), -1);
+	want_ll("number 7", conf_number("7", 10), 7);
+	want_ll("number 0", conf_number("0", 10), -1);
+	want_ll("number 11", conf_number("11", 10), -1);
+	want_ll("number -1", conf_number("-1", 10), -1);
+	want_ll("number 7d", conf_number("7d", 10), -1);
+	want_ll("number ''", conf_number("", 10), -1);
 	if (renew_parse_shard("2/5", &i, &n) != 0 || i != 2 || n != 5)
 		fail("shard 2/5", "got %lu/%lu", i, n);
 	if (renew_parse_shard("1/1", &i, &n) != 0 || i != 1 || n != 1)
