@@ -1,0 +1,71 @@
+/*
+ * expiring: one run of cert-expiring over a store: every name's metadata
+ * read once (store_list), the due ones queued (renew.h), and with a CA
+ * that offers renewal information (RFC 9773, ari.h) a second pass that
+ * asks about the certificates set aside, oldest nextCheck first, no
+ * faster than the rate and at most ari_max of them, storing each answer
+ * in the names' metadata ("ari") before handling them like the others.
+ * Names left over keep their old nextCheck and lead the next run.
+ *
+ * The caller fills the options (s, p, shard, shards, summary, verbose,
+ * directory, dry, ari_max, rate), then calls expiring_ari_setup() unless
+ * renewal information is not wanted, expiring_scan(), expiring_finish(),
+ * and expiring_free(). Everything the struct points to is owned by it,
+ * except s (the caller's store).
+ */
+#ifndef EXPIRING_H
+#define EXPIRING_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "ari.h"
+#include "renew.h"
+#include "store.h"
+
+/* Default --http-timeout for renewal-info requests, in seconds. */
+#define EXPIRING_HTTP_TIMEOUT 10
+
+/* A name whose certificate is to be asked about. */
+struct expiring_cand {
+	char		*name, *cert_id;
+	long long	 next;   /* nextCheck; then the certificate's earliest */
+};
+
+struct expiring {
+	struct store		*s;
+	struct renew_policy	 p;
+	struct renew_queue	*q;
+	struct renew_summary	 sum;
+	unsigned long		 shard, shards;
+	int			 summary, status, verbose;
+	/* Renewal information. */
+	const char		*directory;
+	int			 ari, dry, unstored;
+	long			 ari_max;
+	double			 rate;
+	struct ari_client	 ac;
+	struct expiring_cand	*c;
+	size_t			 nc, cap;
+};
+
+/*
+ * Opens the renewal-info client for r->directory (when set and the CA
+ * offers it): sets r->ari. Returns 0, or -1 with why (a usage error).
+ */
+int expiring_ari_setup(struct expiring *r, const char *ca_bundle,
+    const char *timeout, char *why, size_t whylen);
+
+/* Reads the store, then asks about what was set aside. 0, or -1 (errno). */
+int expiring_scan(struct expiring *r);
+
+/*
+ * Writes the documents (at most max per registered domain when max > 0)
+ * or the summary to stdout and closes it. Returns the exit status.
+ */
+int expiring_finish(struct expiring *r, long max);
+
+/* Releases what r holds (not r->s). */
+void expiring_free(struct expiring *r);
+
+#endif
