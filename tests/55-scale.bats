@@ -507,12 +507,6 @@ scale() {
 	scale 40 small
 }
 
-@test "1,000 hostnames, 50 invalid, xargs -P 8 (ACMEPIPE_SCALE=1, make check-scale)" {
-	[[ $SCALE_FULL == 1 ]] ||
-		skip "takes minutes; run with ACMEPIPE_SCALE=1 (make check-scale)"
-	SAMPLE=20 scale 1000 full
-}
-
 @test "xargs -P 8 acme-issue, 40 hostnames, 2 invalid: stored, served, recorded, backed off" {
 	local ms
 	make_names 40 direct
@@ -536,4 +530,12 @@ scale() {
 	check_reasons "$T/out.jsonl"
 	check_served
 	check_backoff
+}
+
+# Last, so that the always-run tests above never meet a Pebble that holds
+# thousands of orders.
+@test "1,000 hostnames, 50 invalid, xargs -P 8 (ACMEPIPE_SCALE=1, make check-scale)" {
+	[[ $SCALE_FULL == 1 ]] ||
+		skip "takes minutes; run with ACMEPIPE_SCALE=1 (make check-scale)"
+	SAMPLE=20 scale 1000 full
 }
