@@ -46,7 +46,7 @@ bin/%: cmd/%.c build/libacmepipe.a common/*.h build/flags
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libacmepipe.a $(PKG_LIBS)
 
-build/unit/%: tests/unit/%.c build/libacmepipe.a common/*.h build/flags
+build/unit/%: tests/unit/%.c tests/unit/*.h build/libacmepipe.a common/*.h build/flags
 	@mkdir -p build/unit
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libacmepipe.a $(PKG_LIBS)
 

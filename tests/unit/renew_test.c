@@ -10,42 +10,12 @@
 #include "conf.h"
 #include "renew.h"
 
+#define UNIT_PROG "renew_test"
+#include "unit.h"
+
 #define DAY RENEW_DAY
 /* 2027-01-01T00:00:00Z */
 #define T0 1798761600LL
-
-static int failures;
-
-static void
-fail(const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-fail(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "renew_test: %s: ", what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-static void
-want_ll(const char *what, long long got, long long want)
-{
-	if (got != want)
-		fail(what, "got %lld, want %lld", got, want);
-}
-
-static void
-want_range(const char *what, long long got, long long lo, long long hi)
-{
-	if (got < lo || got >= hi)
-		fail(what, "got %lld, want [%lld, %lld)", got, lo, hi);
-}
 
 static json_t *
 parse(const char *text)
@@ -600,5 +570,5 @@ main(void)
 	test_domain();
 	test_queue();
 	test_summary();
-	return failures == 0 ? 0 : 1;
+	return unit_status();
 }
