@@ -652,6 +652,29 @@ out:
 	return rc;
 }
 
+/*
+ * The metadata of a managed name, for changing it: NULL with *rc 1 (and
+ * why) when the name is not managed, -1 on a read error.
+ */
+static json_t *
+store_meta_managed(const struct store *s, const char *stem,
+    const char *name, int strict, int *rc, char *why, size_t whylen)
+{
+	json_t *m;
+
+	if ((m = store_meta_read(s, stem, name, strict)) != NULL)
+		return m;
+	if (errno == ENOENT) {
+		snprintf(why, whylen, "%s: not managed", name);
+		*rc = 1;
+	} else {
+		snprintf(why, whylen, "meta/%s.json: %s", stem,
+		    errno == EBADMSG ? "not a JSON object" : strerror(errno));
+		*rc = -1;
+	}
+	return NULL;
+}
+
 int
 store_set_member(struct store *s, const char *name, const char *serial,
     const char *key, const json_t *value, char *why, size_t whylen)
@@ -663,15 +686,9 @@ store_set_member(struct store *s, const char *name, const char *serial,
 
 	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
 		return -1;
-	if ((m = store_meta_read(s, stem, name, 1)) == NULL) {
-		if (errno == ENOENT) {
-			snprintf(why, whylen, "%s: not managed", name);
-			return 1;
-		}
-		snprintf(why, whylen, "meta/%s.json: %s", stem,
-		    errno == EBADMSG ? "not a JSON object" : strerror(errno));
-		return -1;
-	}
+	if ((m = store_meta_managed(s, stem, name, 1, &rc, why, whylen)) ==
+	    NULL)
+		return rc;
 	have = state_str(m, "serial");
 	if (serial == NULL || have == NULL || strcmp(have, serial) != 0) {
 		snprintf(why, whylen, "%s: holds another certificate now",
@@ -765,15 +782,9 @@ store_unpark(struct store *s, const char *name, char *why, size_t whylen)
 
 	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
 		return -1;
-	if ((m = store_meta_read(s, stem, name, 0)) == NULL) {
-		if (errno == ENOENT) {
-			snprintf(why, whylen, "%s: not managed", name);
-			return 1;
-		}
-		snprintf(why, whylen, "meta/%s.json: %s", stem,
-		    strerror(errno));
-		return -1;
-	}
+	if ((m = store_meta_managed(s, stem, name, 0, &rc, why, whylen)) ==
+	    NULL)
+		return rc;
 	(void)json_object_del(m, "firstFailure");
 	if (json_object_set_new(m, "failCount", json_integer(0)) != 0 ||
 	    json_object_set_new(m, "unparked",

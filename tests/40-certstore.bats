@@ -12,9 +12,7 @@ setup() {
 	STORE=$T/store
 	MOUNTED=
 	command -v certstore-put >/dev/null || fail "build first: make"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -subj "/CN=Test CA" \
-		-days 30 2>/dev/null
+	test_ca "$T" 30
 }
 
 teardown() {
@@ -29,16 +27,7 @@ teardown() {
 # for the names; the serial is 16 hex digits starting with 71; valid for
 # $DAYS days (30 by default).
 mkleaf() {
-	local p=$1 san
-	shift
-	san=$(printf 'DNS:%s,' "$@")
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$p.key" -out "$T/$p.csr" -subj "/CN=$1" 2>/dev/null
-	openssl x509 -req -in "$T/$p.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-		-set_serial "0x71$(openssl rand -hex 7)" -days "${DAYS:-30}" \
-		-extfile <(printf 'subjectAltName=%s\n' "${san%,}") \
-		-out "$T/$p.crt" 2>/dev/null
-	cat "$T/$p.crt" "$T/ca.pem" >"$T/$p.pem"
+	test_cert "$T" "$1" "${DAYS:-30}" "${@:2}"
 }
 
 # mkdoc P NAME...: a state document for the chain and key of P.

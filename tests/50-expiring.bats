@@ -17,9 +17,7 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 	STORE=$T/store
 	command -v cert-expiring >/dev/null || fail "build first: make"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/ca.key" -out "$T/ca.pem" -subj "/CN=Test CA" \
-		-days 400 2>/dev/null
+	test_ca "$T" 400
 }
 
 teardown() {
@@ -30,15 +28,8 @@ teardown() {
 # put NAME...: a certificate for the names, valid $DAYS days (90 by
 # default) from now, stored by certstore-put.
 put() {
-	local p=c$RANDOM$RANDOM san
-	san=$(printf 'DNS:%s,' "$@")
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$p.key" -out "$T/$p.csr" -subj "/CN=$1" 2>/dev/null
-	openssl x509 -req -in "$T/$p.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-		-set_serial "0x71$(openssl rand -hex 7)" -days "${DAYS:-90}" \
-		-extfile <(printf 'subjectAltName=%s\n' "${san%,}") \
-		-out "$T/$p.crt" 2>/dev/null
-	cat "$T/$p.crt" "$T/ca.pem" >"$T/$p.pem"
+	local p=c$RANDOM$RANDOM
+	test_cert "$T" "$p" "${DAYS:-90}" "$@"
 	jq -cn --rawfile pem "$T/$p.pem" --arg k "$T/$p.key" \
 		'{version: 1, identifiers: $ARGS.positional,
 		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \

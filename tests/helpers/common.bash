@@ -201,5 +201,7 @@ source "$HARNESS_DIR/nginx.bash"
 source "$HARNESS_DIR/assert.bash"
 # shellcheck source=tests/helpers/man.bash
 source "$HARNESS_DIR/man.bash"
+# shellcheck source=tests/helpers/certs.bash
+source "$HARNESS_DIR/certs.bash"
 # shellcheck source=tests/helpers/proxy.bash
 source "$HARNESS_DIR/proxy.bash"

@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+#
+# tests/helpers/certs.bash: certificates from a throwaway openssl CA, for
+# the tests of the store and of renewal that need no ACME server. Sourced
+# by common.bash.
+#
+# test_ca DIR DAYS           key DIR/ca.key and certificate DIR/ca.pem
+# test_cert DIR P DAYS NAME...
+#                            key DIR/P.key and chain DIR/P.pem (leaf, then
+#                            the CA) for the names, valid DAYS days; the
+#                            serial is 16 hex digits starting with 71
+
+test_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1/ca.key" -out "$1/ca.pem" -subj "/CN=Test CA" \
+		-days "$2" 2>/dev/null
+}
+
+test_cert() {
+	local dir=$1 p=$2 days=$3 san
+	shift 3
+	san=$(printf 'DNS:%s,' "$@")
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$dir/$p.key" -out "$dir/$p.csr" -subj "/CN=$1" 2>/dev/null
+	openssl x509 -req -in "$dir/$p.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+		-set_serial "0x71$(openssl rand -hex 7)" -days "$days" \
+		-extfile <(printf 'subjectAltName=%s\n' "${san%,}") \
+		-out "$dir/$p.crt" 2>/dev/null
+	cat "$dir/$p.crt" "$dir/ca.pem" >"$dir/$p.pem"
+}
