@@ -39,7 +39,11 @@ step(json_t *doc, void *arg)
 	if (state_check(doc, STEP) != 0 || authz_check(doc, &x->o, STEP) != 0 ||
 	    (a = client_acme(&x->c, doc, STEP)) == NULL)
 		return -1;
-	return authz_complete(a, doc, &x->o, STEP);
+	if (authz_complete(a, doc, &x->o, STEP) != 0)
+		return -1;
+	/* Without it (no memory) the next step only asks the CA again. */
+	(void)client_stamp(&x->c, doc);
+	return 0;
 }
 
 /* Options after the shared ones: environment, defaults, checks. */

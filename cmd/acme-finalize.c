@@ -50,7 +50,11 @@ step(json_t *doc, void *arg)
 	}
 	if ((a = client_acme(&x->c, doc, STEP)) == NULL)
 		return -1;
-	return finalize_order(a, doc, &x->o, STEP);
+	if (finalize_order(a, doc, &x->o, STEP) != 0)
+		return -1;
+	/* Without it (no memory) a next step only asks the CA again. */
+	(void)client_stamp(&x->c, doc);
+	return 0;
 }
 
 static int

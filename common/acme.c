@@ -123,6 +123,68 @@ acme_json_type(const char *ct)
 	    strncmp(ct, "application/problem+json", 24) == 0);
 }
 
+/*
+ * 1 when url is at the same origin (scheme://host:port/) as the
+ * directory. URLs come from documents, which must not be able to send
+ * signed requests anywhere else.
+ */
+static int
+acme_same_origin(const struct acme *a, const char *url)
+{
+	const char *d = a->dir_url, *slash;
+	size_t n;
+
+	if (strncmp(d, "https://", 8) != 0 || (slash = strchr(d + 8, '/')) ==
+	    NULL)
+		return 0;
+	n = (size_t)(slash - d) + 1;
+	return strncmp(url, d, n) == 0;
+}
+
+/*
+ * Adopts a directory a previous step fetched. Every URL in it must share
+ * dir_url's origin, as every URL the session follows must: a document
+ * cannot point the session anywhere else.
+ */
+int
+acme_open_known(struct acme *a, const char *dir_url, json_t *dir)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(dir) || state_str(dir, "newOrder") == NULL ||
+	    state_str(dir, "newAccount") == NULL ||
+	    state_str(dir, "newNonce") == NULL ||
+	    (a->dir_url = strdup(dir_url)) == NULL)
+		return -1;
+	json_object_foreach(dir, k, v) {
+		if (json_is_string(v) && strcmp(k, "meta") != 0 &&
+		    !acme_same_origin(a, json_string_value(v))) {
+			free(a->dir_url);
+			a->dir_url = NULL;
+			return -1;
+		}
+	}
+	a->dir = json_incref(dir);
+	return 0;
+}
+
+void
+acme_put_nonce(struct acme *a, const char *nonce)
+{
+	if (a->nonce == NULL && nonce != NULL && *nonce != '\0')
+		a->nonce = strdup(nonce); /* none on ENOMEM: newNonce then */
+}
+
+char *
+acme_take_nonce(struct acme *a)
+{
+	char *n = a->nonce;
+
+	a->nonce = NULL;
+	return n;
+}
+
 int
 acme_open(struct acme *a, const char *dir_url, json_t **problem)
 {
@@ -158,24 +220,6 @@ acme_open(struct acme *a, const char *dir_url, json_t **problem)
 out:
 	http_response_free(&r);
 	return rc;
-}
-
-/*
- * 1 when url is at the same origin (scheme://host:port/) as the
- * directory. URLs come from documents, which must not be able to send
- * signed requests anywhere else.
- */
-static int
-acme_same_origin(const struct acme *a, const char *url)
-{
-	const char *d = a->dir_url, *slash;
-	size_t n;
-
-	if (strncmp(d, "https://", 8) != 0 || (slash = strchr(d + 8, '/')) ==
-	    NULL)
-		return 0;
-	n = (size_t)(slash - d) + 1;
-	return strncmp(url, d, n) == 0;
 }
 
 /* One signed POST; kid when known, jwk otherwise (RFC 8555 6.2). */
@@ -221,8 +265,8 @@ out:
 	return rc;
 }
 
-static int
-acme_is(const json_t *problem, const char *type)
+int
+acme_problem_is(const json_t *problem, const char *type)
 {
 	const char *t = state_str(problem, "type");
 
@@ -239,9 +283,9 @@ static int acme_account(struct acme *, int, json_t **);
 static int
 acme_stale_kid(const struct acme *a, const json_t *problem)
 {
-	return a->kid_cached && (acme_is(problem,
-	    ACME_ERR("accountDoesNotExist")) || acme_is(problem,
-	    ACME_ERR("unauthorized")) || acme_is(problem, ACME_ERR("malformed")));
+	return a->kid_cached && (acme_problem_is(problem,
+	    ACME_ERR("accountDoesNotExist")) || acme_problem_is(problem,
+	    ACME_ERR("unauthorized")) || acme_problem_is(problem, ACME_ERR("malformed")));
 }
 
 int
@@ -263,7 +307,7 @@ acme_post(struct acme *a, const char *url, json_t *payload,
 		if ((rc = acme_post_once(a, url, ps != NULL ? ps : "", r,
 		    problem)) == 0)
 			break;
-		if (acme_is(*problem, ACME_ERR("badNonce")))
+		if (acme_problem_is(*problem, ACME_ERR("badNonce")))
 			continue;
 		if (r->status == 503 && r->retry_after >= 0 &&
 		    r->retry_after <= ACME_BUSY_WAIT_MAX &&
@@ -564,7 +608,7 @@ acme_account(struct acme *a, int created, json_t **problem)
 
 	a->in_login = 1;
 	if (created || acme_lookup(a, problem) != 0) {
-		if (!created && !acme_is(*problem,
+		if (!created && !acme_problem_is(*problem,
 		    ACME_ERR("accountDoesNotExist")))
 			goto out;
 		json_decref(*problem);

@@ -54,8 +54,29 @@ struct acme {
 json_t *acme_problem(const char *type, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* 1 when problem (may be NULL) has the given type. */
+int acme_problem_is(const json_t *problem, const char *type);
+
 /* Fetches the directory. a must be zeroed. Returns 0 or -1 with *problem. */
 int acme_open(struct acme *a, const char *dir_url, json_t **problem);
+
+/*
+ * Like acme_open(), with a directory object a previous step fetched (dir,
+ * borrowed; a keeps a reference) instead of a request. Returns 0, or -1
+ * with a unchanged when dir is not a directory whose URLs are all at
+ * dir_url's origin.
+ */
+int acme_open_known(struct acme *a, const char *dir_url, json_t *dir);
+
+/*
+ * Gives the session a nonce a previous step left unused (borrowed), when
+ * it holds none. A nonce that has expired or was used costs one badNonce
+ * retry, never a failure.
+ */
+void acme_put_nonce(struct acme *a, const char *nonce);
+
+/* Takes the session's unused nonce: new string (the caller's) or NULL. */
+char *acme_take_nonce(struct acme *a);
 
 /*
  * Loads the account key (creating and registering it when the file does not

@@ -40,13 +40,24 @@ authz_poll(struct acme *a, const char *url, long timeout, json_t **problem)
 {
 	json_t *z = NULL, *rec = NULL;
 	const char *st;
+	char last[32] = "pending";
 	struct poll p;
 	long ra;
 
+	/*
+	 * The challenge was answered just now: asking at once would find it
+	 * still pending, so the first request comes after the first wait.
+	 */
 	poll_start(&p, timeout);
+	ra = -1;
 	for (;;) {
 		json_decref(rec);
 		rec = NULL;
+		if (poll_wait(&p, ra) != 0) {
+			*problem = acme_problem(STATE_ERR_TIMEOUT,
+			    "%s: still %s when the timeout expired", url, last);
+			return NULL;
+		}
 		if (acme_post_json_ra(a, url, NULL, &z, &ra, problem) != 0)
 			return NULL;
 		rec = order_authz_record(url, z, problem);
@@ -57,12 +68,7 @@ authz_poll(struct acme *a, const char *url, long timeout, json_t **problem)
 		st = state_str(rec, "status");
 		if (strcmp(st, "pending") != 0 && strcmp(st, "processing") != 0)
 			return rec;
-		if (poll_wait(&p, ra) != 0) {
-			*problem = acme_problem(STATE_ERR_TIMEOUT,
-			    "%s: still %s when the timeout expired", url, st);
-			json_decref(rec);
-			return NULL;
-		}
+		snprintf(last, sizeof(last), "%s", st);
 	}
 }
 

@@ -1,13 +1,16 @@
 /* client: shared options and the lazily opened ACME session. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "conf.h"
 #include "diag.h"
 #include "http.h"
+#include "renew.h"
 #include "state.h"
 
 int
@@ -81,7 +84,7 @@ client_setup(struct client *c, char *why, size_t whylen)
 }
 
 static int
-client_open(struct client *c)
+client_open(struct client *c, json_t *session)
 {
 	struct acme_account_opts o = {
 		.key_path = c->account_key, .agree_tos = c->agree_tos,
@@ -89,20 +92,44 @@ client_open(struct client *c)
 		.eab_hmac = c->eab_hmac,
 	};
 
-	if (acme_open(&c->acme, c->directory, &c->problem) != 0 ||
-	    acme_login(&c->acme, &o, &c->problem) != 0) {
-		if (c->problem == NULL)
-			c->problem = acme_problem(STATE_ERR_LOCAL,
-			    "out of memory");
-		return -1;
-	}
+	/* The directory the previous step fetched saves a request. */
+	if ((session == NULL || acme_open_known(&c->acme, c->directory,
+	    json_object_get(session, "directory")) != 0) &&
+	    acme_open(&c->acme, c->directory, &c->problem) != 0)
+		goto fail;
+	if (acme_login(&c->acme, &o, &c->problem) != 0)
+		goto fail;
 	return 0;
+fail:
+	if (c->problem == NULL)
+		c->problem = acme_problem(STATE_ERR_LOCAL, "out of memory");
+	return -1;
+}
+
+/*
+ * The session a previous step left in doc, when it was for this directory
+ * and is recent enough to be worth using; NULL otherwise.
+ */
+static json_t *
+client_session(const struct client *c, json_t *doc)
+{
+	json_t *s = json_object_get(doc, "session");
+	const char *dir = state_str(doc, "directory");
+	long long t, now = (long long)time(NULL);
+
+	if (!json_is_object(s) || dir == NULL ||
+	    strcmp(dir, c->directory) != 0 ||
+	    renew_time_parse(state_str(s, "time"), &t) != 0 ||
+	    t > now + 60 || now - t > CLIENT_SESSION_AGE)
+		return NULL;
+	return s;
 }
 
 struct acme *
 client_acme(struct client *c, json_t *doc, const char *step)
 {
 	const char *dir = state_str(doc, "directory");
+	json_t *s;
 
 	if (dir != NULL && strcmp(dir, c->directory) != 0) {
 		state_fail(doc, step, STATE_ERR_INPUT, NULL,
@@ -110,8 +137,14 @@ client_acme(struct client *c, json_t *doc, const char *step)
 		    c->directory);
 		return NULL;
 	}
+	s = json_incref(client_session(c, doc));
+	/* Used now or never: the nonce in it is good for one request. */
+	(void)json_object_del(doc, "session");
 	if (c->state == 0)
-		c->state = client_open(c) == 0 ? 1 : -1;
+		c->state = client_open(c, s) == 0 ? 1 : -1;
+	if (c->state > 0 && s != NULL)
+		acme_put_nonce(&c->acme, state_str(s, "nonce"));
+	json_decref(s);
 	if (c->state < 0) {
 		state_fail_problem(doc, step, c->problem, NULL);
 		return NULL;
@@ -122,12 +155,22 @@ client_acme(struct client *c, json_t *doc, const char *step)
 int
 client_stamp(struct client *c, json_t *doc)
 {
+	char when[32], *nonce;
+	json_t *s;
+
 	if (json_object_set_new(doc, "directory",
 	    json_string(c->acme.dir_url)) != 0 ||
 	    json_object_set_new(doc, "account", json_pack("{s:s}", "url",
 	    c->acme.kid)) != 0)
 		return -1;
-	return 0;
+	/* The nonce goes with the document: this process will not use it. */
+	nonce = acme_take_nonce(&c->acme);
+	s = json_pack("{s:O, s:s}", "directory", c->acme.dir, "time",
+	    state_time((long long)time(NULL), when, sizeof(when)));
+	if (s != NULL && nonce != NULL)
+		json_object_set_new(s, "nonce", json_string(nonce));
+	free(nonce);
+	return s != NULL ? json_object_set_new(doc, "session", s) : -1;
 }
 
 void

@@ -15,6 +15,11 @@
 
 /* Default account key (ACMEPIPE_ACCOUNT_KEY, --account-key). */
 #define CLIENT_ACCOUNT_KEY "/var/lib/acmepipe/account.key"
+/*
+ * A session (directory and nonce) a previous step left in a document is
+ * used for this many seconds; after that the directory is fetched again.
+ */
+#define CLIENT_SESSION_AGE 600
 /* Default HTTP timeout in seconds (ACMEPIPE_HTTP_TIMEOUT, --http-timeout). */
 #define CLIENT_HTTP_TIMEOUT 30
 
@@ -57,14 +62,20 @@ int client_option(struct client *c, int ch, const char *arg);
 int client_setup(struct client *c, char *why, size_t whylen);
 
 /*
- * The ACME session for doc, opened (directory, account) on first use.
+ * The ACME session for doc, opened (directory, account) on first use,
+ * with the directory the previous step left in doc's "session" when there
+ * is one; the nonce left there is used too, and "session" is removed.
  * When it cannot be opened, records the failure in doc under step and
  * returns NULL; later documents get the same failure without new requests.
  * A document made for another directory is refused. Borrowed.
  */
 struct acme *client_acme(struct client *c, json_t *doc, const char *step);
 
-/* Records the session in doc ("directory", "account"). */
+/*
+ * Records the session in doc for the next step: "directory", "account",
+ * and "session" (the directory object, the time, and the unused nonce,
+ * which leaves this process with the document). Call it when doc is done.
+ */
 int client_stamp(struct client *c, json_t *doc);
 
 void client_close(struct client *c);

@@ -86,26 +86,30 @@ finalize_have_key(const json_t *doc)
 	return kp != NULL && access(kp, F_OK) == 0;
 }
 
-/* Polls the order while it is processing, until deadline. */
+/*
+ * Polls the order while it is processing, until deadline. sent: the CSR
+ * was sent just now, so the first request comes after the first wait
+ * (asking at once would find the order still processing).
+ */
 static int
-finalize_poll(struct acme *a, json_t *doc, long timeout, json_t **problem)
+finalize_poll(struct acme *a, json_t *doc, long timeout, int sent,
+    json_t **problem)
 {
-	const char *st;
 	struct poll p;
-	long ra;
+	long ra = -1;
 
 	poll_start(&p, timeout);
 	for (;;) {
-		if (order_refresh(a, doc, 0, &ra, problem) != 0)
-			return -1;
-		st = order_status(doc);
-		if (strcmp(st, "processing") != 0)
-			return 0;
-		if (poll_wait(&p, ra) != 0) {
+		if (sent && poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "order still processing when the timeout expired");
 			return -1;
 		}
+		sent = 1;
+		if (order_refresh(a, doc, 0, &ra, problem) != 0)
+			return -1;
+		if (strcmp(order_status(doc), "processing") != 0)
+			return 0;
 	}
 }
 
@@ -233,10 +237,20 @@ finalize_order(struct acme *a, json_t *doc, const struct finalize_opts *o,
 	EVP_PKEY *k = NULL;
 	const char *st, *url;
 	char *pem = NULL;
-	int rc = -1;
+	int rc = -1, fresh = 0, sent;
 
-	if (order_refresh(a, doc, 0, NULL, &problem) != 0)
-		goto out;
+	/*
+	 * acme-challenge leaves the order ready: it is finalized without
+	 * asking again. Any other status, or a CA that says the order is not
+	 * ready after all (orderNotReady), is checked with the CA first.
+	 */
+	st = order_status(doc);
+	if (st == NULL || strcmp(st, "ready") != 0) {
+		if (order_refresh(a, doc, 0, NULL, &problem) != 0)
+			goto out;
+		fresh = 1;
+	}
+again:
 	st = order_status(doc);
 	if (strcmp(st, "pending") == 0 || strcmp(st, "invalid") == 0) {
 		problem = json_is_object(json_object_get(json_object_get(doc,
@@ -253,11 +267,20 @@ finalize_order(struct acme *a, json_t *doc, const struct finalize_opts *o,
 		    " of its CSR is gone: rerun acme-order for a new order", st);
 		goto out;
 	}
-	if ((k = finalize_key(doc, o, &problem)) == NULL)
+	if (k == NULL && (k = finalize_key(doc, o, &problem)) == NULL)
 		goto out;
-	if (strcmp(st, "ready") == 0 && finalize_send(a, doc, k, &problem) != 0)
-		goto out;
-	if (finalize_poll(a, doc, o->timeout, &problem) != 0)
+	sent = strcmp(st, "ready") == 0;
+	if (sent && finalize_send(a, doc, k, &problem) != 0) {
+		if (fresh || !acme_problem_is(problem, ACME_ERR("orderNotReady")))
+			goto out;
+		json_decref(problem);
+		problem = NULL;
+		if (order_refresh(a, doc, 0, NULL, &problem) != 0)
+			goto out;
+		fresh = 1;
+		goto again;
+	}
+	if (finalize_poll(a, doc, o->timeout, sent, &problem) != 0)
 		goto out;
 	if ((url = state_str(json_object_get(doc, "order"), "certificate")) ==
 	    NULL || strcmp(order_status(doc), "valid") != 0) {

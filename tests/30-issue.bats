@@ -285,13 +285,15 @@ EOF
 	url=$(jq -r .order.url "$T/saved.jsonl")
 	pebble_restart
 	# Pebble forgot the account (registered again, -a is set) and the
-	# order: the rest of the pipeline fails, and says which URL is gone.
+	# order: the rest of the pipeline fails, with the CA's word for it.
+	# acme-finalize sends the CSR of a ready order at once, so its key
+	# exists and stays in the document for a rerun.
 	run_split -1 bash -c 'acme-finalize -s "$STORE" <"$1" | certstore-put -s "$STORE"' \
 		_ "$T/saved.jsonl"
 	cp "$OUTPUT_FILE" "$T/failed.jsonl"
 	assert_json "$T/failed.jsonl" '.error.step == "acme-finalize" and .error.status == 404
-		and (.error.detail | startswith($u + ": ") and contains("404"))
-		and (.certificate | not) and (.key | not)' --arg u "$url"
+		and (.error.detail | contains($u | sub(".*/"; "")))
+		and (.certificate | not)' --arg u "$url"
 	assert_stderr "$(jq -r '"acme-finalize: <stdin>:1: \(.error.type): \(.error.detail)"' "$T/failed.jsonl")"
 	[[ ! -e $STORE/certs/$n.pem ]] || fail "a certificate was stored"
 	assert_json "$STORE/meta/$n.json" '.failCount == 1 and .lastError.step == "acme-finalize"'

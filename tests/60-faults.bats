@@ -229,17 +229,18 @@ no_temp_files() {
 }
 
 @test "Pebble killed during finalize: clear error, the rerun issues the certificate" {
-	# Deterministic, whatever the machine's load: acme-finalize refreshes
-	# the order, then makes an RSA 4096 key (a second or so), then sends
-	# the CSR. Pebble is stopped (SIGSTOP) as soon as the refresh is
-	# reported, read from a FIFO, so the finalize request is sent to a
-	# CA that does not answer; then it is killed, which resets that
-	# connection.
+	# Deterministic, whatever the machine's load: given an order it does
+	# not know to be ready, acme-finalize refreshes it, then makes an RSA
+	# 4096 key (a second or so), then sends the CSR. Pebble is stopped
+	# (SIGSTOP) as soon as the refresh is reported, read from a FIFO, so
+	# the finalize request is sent to a CA that does not answer; then it
+	# is killed, which resets that connection.
 	mkfifo "$T/fifo"
 	name=fin.example.com
 	acme-order <<<"$(doc "$name")" | acme-challenge >"$T/ready"
 	assert_json "$T/ready" '.error == null and .order.status == "ready"'
-	acme-finalize -v -K rsa4096 -T 20 -W 20 <"$T/ready" >"$T/out" 2>"$T/fifo" 3>&- &
+	jq -c '.order.status = "pending"' "$T/ready" >"$T/stale"
+	acme-finalize -v -K rsa4096 -T 20 -W 20 <"$T/stale" >"$T/out" 2>"$T/fifo" 3>&- &
 	pid=$!
 	HELPERS+=("$pid")
 	pebble=$(<"$TEST_TMP/pebble/pebble.pid")
