@@ -141,7 +141,7 @@ fuzz-run-%: build/fuzz/%
 .SECONDARY:
 
 # Benchmark against Debian's ACME clients (bench/README.md); writes
-# bench/results/issue-YYYYMMDD.md. Needs the packages bench/issue.sh names.
+# bench/RESULTS.md. Needs the packages bench/issue.sh names.
 bench: all
 	bench/issue.sh
 

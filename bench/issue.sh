@@ -1,33 +1,34 @@
 #!/bin/bash
 #
-# bench/issue.sh [-k] [-j JOBS] [-n COUNT] [-o FILE] [-r RUNS] [-t TOOLS]:
-# how fast acmepipe issues certificates, next to the ACME clients Debian
+# bench/issue.sh [-k] [-c NxP,...] [-n N -j P]... [-e SIZE,...] [-r RUNS]
+#                [-o FILE] [-t TOOLS]
+# How fast acmepipe issues certificates next to the ACME clients Debian
 # ships (uacme, lego, certbot, acme-tiny), all in one run against one
-# Pebble. `make bench` runs it with the defaults.
+# Pebble; what each acmepipe command costs to start; and cert-expiring
+# over large stores. `make bench` runs it with the defaults.
 #
-# The test harness (tests/helpers/common.bash) starts Pebble with
-# PEBBLE_VA_NOSLEEP=1, challtestsrv (every name is 127.0.0.1) and nginx, all
-# on 127.0.0.1. Every client writes its http-01 token into nginx's webroot,
-# so Pebble validates every client through the same nginx. Each client
-# registers its account and issues one warm-up certificate before any
-# timing. Then, for each client in turn:
-#   1 cert     RUNS runs of hyperfine (-N, one run per name: h<i>-TOOL),
-#              mean and standard deviation of the wall time
-#   sequential COUNT names one after another: a shell loop of single
-#              issuances; for acmepipe also COUNT documents through one
-#              acme-issue -i pipeline (acme-order | acme-challenge |
-#              acme-finalize | certstore-put)
-#   parallel   COUNT names with xargs -P JOBS, for the clients that allow
-#              runs side by side (certbot does not: it locks its directories)
-# Sequential and parallel runs are measured by GNU time (/usr/bin/time:
-# wall, user+system CPU of all processes, largest maximum resident set of
-# any one process) and by Pebble's own CPU time (/proc/PID/stat). After
-# each run the certificates on disk are counted.
+# Issuance: the test harness (tests/helpers/common.bash) starts Pebble
+# (PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0),
+# challtestsrv (every name is 127.0.0.1) and nginx on 127.0.0.1. Every
+# client writes its http-01 token into nginx's webroot (itself or by a
+# hook), with EC P-256 certificate keys. Each client registers its account
+# (certbot: one per parallel slot) and issues one warm-up certificate
+# before any timing. Then, for each configuration N x P and each client: N
+# fresh names, one process tree per name, `xargs -P P -n 1 CLIENT ... NAME`
+# (acmepipe: scripts/acme-issue), under GNU time. Pebble's log lines
+# "-> calling handler()" during the run count its HTTP requests. Every
+# certificate is then verified against Pebble's root (fetched from its
+# management interface after the start): a run with fewer than N verified
+# certificates is FAILED and not timed.
 #
-# Writes FILE (default bench/results/issue-YYYYMMDD.md): the figures, each
-# peer's ratio to acmepipe, the versions and the machine's load. Exit 0
-# when acmepipe and every installed peer issued all their certificates, 1
-# when one did not (noted in FILE), 2 on a usage error or a missing tool.
+# Start-up: each command on an empty stream (hyperfine -N, RUNS runs; peak
+# RSS from GNU time). cert-expiring: stores of SIZE certificates made by
+# bench/mkstore.sh (cached under ${TMPDIR:-/tmp}), documents and --summary.
+#
+# Writes FILE (default bench/RESULTS.md); what follows the line
+# "<!-- hand-written below -->" in an existing FILE is kept. Exit 0 when
+# every run of every installed client produced all its certificates, 1
+# when one did not, 2 on a usage error or a missing tool.
 #
 # Needs (Debian): hyperfine time jq openssl curl pebble nginx, and the
 # peers uacme lego certbot acme-tiny (a peer not installed is skipped):
@@ -39,28 +40,36 @@ set -u
 
 prog=bench/issue.sh
 ALL_TOOLS=(acmepipe uacme lego certbot acme-tiny)
+MARKER='<!-- hand-written below -->'
+MIN_REQUESTS=9 # the protocol minimum per certificate, see the results
 
 usage() {
 	cat <<USAGE
-usage: $prog [-k] [-j jobs] [-n count] [-o file] [-r runs] [-t tool,...]
-  -j jobs   parallel issuances (xargs -P), default 8
-  -k        keep the work directory (stores, logs, hyperfine JSON)
-  -n count  certificates in the sequential and parallel runs, default 50
-  -o file   results file, default bench/results/issue-YYYYMMDD.md
-  -r runs   hyperfine runs of the 1-certificate issuance, default 10
-  -t tools  comma-separated subset of: ${ALL_TOOLS[*]}
+usage: $prog [-k] [-c NxP,...] [-n N -j P]... [-e size,...] [-r runs]
+		[-o file] [-t tool,...]
+  -c NxP,...  configurations: N certificates, P at a time (default 50x1,200x8)
+  -n N -j P   one more configuration (repeatable, in pairs)
+  -e sizes    cert-expiring store sizes (default 10000,100000; 0: none)
+  -k          keep the work directory (logs, certificates)
+  -o file     results file, default bench/RESULTS.md
+  -r runs     hyperfine runs per command for the start-up cost (default 200)
+  -t tools    comma-separated subset of: ${ALL_TOOLS[*]}
 USAGE
 }
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 repo=$(cd "$here/.." && pwd) || exit 2
-jobs=8 count=50 runs=10 keep='' out='' tools_arg=''
-while getopts hkj:n:o:r:t: opt; do
+keep='' out='' tools_arg='' configs_arg='' sizes_arg=10000,100000 runs=200
+ns=() js=()
+args_line="$*"
+while getopts hkc:e:j:n:o:r:t: opt; do
 	case $opt in
 	h) usage; exit 0 ;;
 	k) keep=1 ;;
-	j) jobs=$OPTARG ;;
-	n) count=$OPTARG ;;
+	c) configs_arg+="${configs_arg:+,}$OPTARG" ;;
+	e) sizes_arg=$OPTARG ;;
+	n) ns+=("$OPTARG") ;;
+	j) js+=("$OPTARG") ;;
 	o) out=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	t) tools_arg=$OPTARG ;;
@@ -68,20 +77,34 @@ while getopts hkj:n:o:r:t: opt; do
 	esac
 done
 shift $((OPTIND - 1))
-for v in "$jobs" "$count" "$runs"; do
-	if ! [[ $v =~ ^[1-9][0-9]{0,3}$ ]]; then
-		echo "$prog: not a count from 1 to 9999: $v" >&2
-		exit 2
-	fi
-done
-if (($#)); then
+if (($#)) || ((${#ns[@]} != ${#js[@]})); then
 	usage >&2
 	exit 2
 fi
-if ((runs < 2)); then
-	echo "$prog: -r: at least 2 runs, for a standard deviation" >&2
-	exit 2
+for ((i = 0; i < ${#ns[@]}; i++)); do
+	configs_arg+="${configs_arg:+,}${ns[i]}x${js[i]}"
+done
+configs_arg=${configs_arg:-50x1,200x8}
+IFS=, read -ra configs <<<"$configs_arg"
+maxp=1
+for c in "${configs[@]}"; do
+	if ! [[ $c =~ ^([1-9][0-9]{0,3})x([1-9][0-9]?)$ ]]; then
+		echo "$prog: not a configuration NxP (N 1-9999, P 1-99): $c" >&2
+		exit 2
+	fi
+	((BASH_REMATCH[2] > maxp)) && maxp=${BASH_REMATCH[2]}
+done
+sizes=()
+if [[ $sizes_arg != 0 ]]; then
+	IFS=, read -ra sizes <<<"$sizes_arg"
+	for s in "${sizes[@]}"; do
+		[[ $s =~ ^[1-9][0-9]{0,6}$ ]] || {
+			echo "$prog: -e: not a store size: $s" >&2
+			exit 2
+		}
+	done
 fi
+[[ $runs =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$prog: -r: not a count: $runs" >&2; exit 2; }
 tools=("${ALL_TOOLS[@]}")
 if [[ -n $tools_arg ]]; then
 	IFS=, read -ra tools <<<"$tools_arg"
@@ -92,9 +115,8 @@ if [[ -n $tools_arg ]]; then
 		fi
 	done
 fi
-out=${out:-$repo/bench/results/issue-$(date +%Y%m%d).md}
+out=${out:-$repo/bench/RESULTS.md}
 
-# What the benchmark itself needs; a missing peer is only skipped.
 missing=()
 for c in hyperfine jq openssl curl pebble pebble-challtestsrv nginx xargs; do
 	command -v "$c" >/dev/null 2>&1 || missing+=("$c")
@@ -105,7 +127,7 @@ if ((${#missing[@]})); then
 	echo "$prog: as root: apt-get install -y hyperfine time jq openssl curl pebble nginx" >&2
 	exit 2
 fi
-for c in acme-order acme-challenge acme-finalize certstore-put; do
+for c in acme-order acme-challenge acme-finalize certstore-put cert-expiring; do
 	if [[ ! -x $repo/bin/$c ]]; then
 		echo "$prog: $repo/bin/$c is missing; build first: make" >&2
 		exit 2
@@ -140,23 +162,34 @@ trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 www=$W/www
-mkdir -p "$www/.well-known/acme-challenge" "$W/nginx-store" "$W/logs"
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-say "starting Pebble, challtestsrv and nginx"
-# shellcheck disable=SC2119 # the harness's defaults: PEBBLE_VA_NOSLEEP=1
-pebble_start >"$W/logs/pebble-start.log" 2>&1 || {
-	cat "$W/logs/pebble-start.log" >&2
-	exit 2
+mkdir -p "$www/.well-known/acme-challenge" "$W/nginx-store" "$W/logs" "$W/verify"
+
+# pebble_up: the harness, and Pebble's root into $W/root.pem. The root is
+# made at Pebble's start: fetch it again after every start.
+pebble_up() {
+	# shellcheck disable=SC2119 # the harness's defaults
+	pebble_start >"$W/logs/pebble-start.log" 2>&1 || {
+		cat "$W/logs/pebble-start.log" >&2
+		return 1
+	}
+	if ! pebble_root >"$W/root.pem" 2>"$W/logs/root.log" ||
+		! openssl x509 -in "$W/root.pem" -noout 2>/dev/null; then
+		say "cannot fetch Pebble's root from $PEBBLE_MGMT/roots/0"
+		return 1
+	fi
 }
+say "starting Pebble, challtestsrv and nginx"
+pebble_up || exit 2
 nginx_start "$www" "$W/nginx-store" >"$W/logs/nginx-start.log" 2>&1 || {
 	cat "$W/logs/nginx-start.log" >&2
 	exit 2
 }
 url=$ACMEPIPE_DIRECTORY bundle=$ACMEPIPE_CA_BUNDLE
-pebble_pid=$(<"$TEST_TMP/pebble/pebble.pid")
-tck=$(getconf CLK_TCK)
+plog=$TEST_TMP/pebble/pebble.log
 
 # --- the clients ------------------------------------------------------
 
@@ -181,10 +214,8 @@ tool_cmd() {
 			--key-type ec256 --http --http.webroot "$www" --domains {} run)
 		;;
 	certbot)
-		CMD=(env REQUESTS_CA_BUNDLE="$bundle" certbot certonly --quiet
-			--config-dir "$d/conf" --work-dir "$d/work" --logs-dir "$d/logs"
-			--server "$url" --non-interactive --agree-tos
-			--key-type ecdsa --webroot -w "$www" -d {})
+		CMD=(env REQUESTS_CA_BUNDLE="$bundle" "$here/certbot-slot.sh"
+			"$url" "$www" "$d" {})
 		;;
 	acme-tiny)
 		CMD=(env SSL_CERT_FILE="$bundle" "$here/acme-tiny-issue.sh"
@@ -193,19 +224,24 @@ tool_cmd() {
 	esac
 }
 
-# tool_cert TOOL NAME: where TOOL leaves NAME's certificate.
+# tool_cert TOOL NAME: the file with NAME's certificate chain (leaf
+# first) as TOOL leaves it; certbot's is in one of the slots.
 tool_cert() {
-	local d=$W/$1
+	local d=$W/$1 f
 	case $1 in
-	acmepipe) echo "$d/store/certs/$2.pem" ;;
+	acmepipe | acmepipe-i) echo "$W/acmepipe/store/certs/$2.pem" ;;
 	uacme) echo "$d/$2/cert.pem" ;;
 	lego) echo "$d/certificates/$2.crt" ;;
-	certbot) echo "$d/conf/live/$2/fullchain.pem" ;;
+	certbot)
+		for f in "$d"/slot*/conf/live/"$2"/fullchain.pem; do
+			[[ -s $f ]] && { echo "$f"; return; }
+		done
+		echo "$d/slot0/conf/live/$2/fullchain.pem"
+		;;
 	acme-tiny) echo "$d/$2.pem" ;;
 	esac
 }
 
-# tool_version TOOL: one line.
 tool_version() {
 	case $1 in
 	acmepipe) echo "acmepipe $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?')" ;;
@@ -216,19 +252,22 @@ tool_version() {
 	esac
 }
 
-# tool_setup TOOL: its directory and account, registered once.
+# tool_setup TOOL: its directory and account(s), registered once.
 tool_setup() {
-	local d=$W/$1
+	local d=$W/$1 s
 	mkdir -p "$d"
 	case $1 in
 	uacme)
 		"$here/ca-bind.sh" "$bundle" uacme -a "$url" -c "$d" -y -t EC new
 		;;
 	certbot)
-		env REQUESTS_CA_BUNDLE="$bundle" certbot register \
-			--config-dir "$d/conf" --work-dir "$d/work" --logs-dir "$d/logs" \
-			--server "$url" --non-interactive --agree-tos \
-			--register-unsafely-without-email
+		for ((s = 0; s < maxp; s++)); do
+			env REQUESTS_CA_BUNDLE="$bundle" certbot register \
+				--config-dir "$d/slot$s/conf" --work-dir "$d/slot$s/work" \
+				--logs-dir "$d/slot$s/logs" --server "$url" \
+				--non-interactive --agree-tos \
+				--register-unsafely-without-email || return 1
+		done
 		;;
 	acme-tiny)
 		# acme-tiny registers (or looks up) the account on every run.
@@ -241,63 +280,56 @@ tool_setup() {
 	esac
 }
 
-# run_one TOOL NAME: CMD for one name, stdin from /dev/null.
+# run_one TOOL NAME: CMD for one name, stdin from /dev/null, slot 0.
 run_one() {
 	tool_cmd "$1"
-	"${CMD[@]//"{}"/$2}" </dev/null
+	SLOT=0 "${CMD[@]//"{}"/$2}" </dev/null
 }
 
-# present TOOL NAMEFILE: how many of the names have a certificate.
-present() {
-	local n k=0
+# split_pem FILE LEAF CHAIN: the first certificate of FILE into LEAF, the
+# other certificates into CHAIN (keys and text around them dropped).
+split_pem() {
+	awk -v leaf="$2" -v chain="$3" '
+		/-----BEGIN CERTIFICATE-----/ { in_c = 1; n++ }
+		in_c { print > (n == 1 ? leaf : chain) }
+		/-----END CERTIFICATE-----/ { in_c = 0 }
+		END { close(leaf); if (n < 2) printf "" > chain }' "$1"
+}
+
+# verify TOOL NAMEFILE: how many of the names have a certificate that
+# chains to Pebble's root through the chain the client stored with it, is
+# for that name and has an EC P-256 key. Failures into $W/logs.
+verify() {
+	local t=$1 n v=$W/verify/$1 ok=0
+	mkdir -p "$v"
 	while read -r n; do
-		[[ -s $(tool_cert "$1" "$n") ]] && k=$((k + 1))
+		local f
+		f=$(tool_cert "$t" "$n")
+		if [[ ! -s $f ]]; then
+			echo "$n: no certificate ($f)" >>"$W/logs/verify.$t.log"
+			continue
+		fi
+		split_pem "$f" "$v/$n.leaf" "$v/$n.chain"
+		if openssl verify -CAfile "$W/root.pem" -untrusted "$v/$n.chain" \
+			-verify_hostname "$n" "$v/$n.leaf" >>"$W/logs/verify.$t.log" 2>&1 &&
+			openssl x509 -in "$v/$n.leaf" -noout -text 2>/dev/null |
+			grep -q 'NIST CURVE: P-256'; then
+			ok=$((ok + 1))
+		else
+			echo "$n: did not verify, or not an EC P-256 key ($f)" >>"$W/logs/verify.$t.log"
+		fi
 	done <"$2"
-	echo "$k"
+	echo "$ok"
 }
 
-pebble_ticks() {
-	local s
-	read -r s <"/proc/$pebble_pid/stat" || return 1
-	s=${s##*) }
-	# Fields after the name: state is 3, so utime (14) is 12 on, stime 13.
-	awk '{ print $12 + $13 }' <<<"$s"
+# requests FROM TO: Pebble's handled requests in log lines FROM+1..TO.
+requests() {
+	sed -n "$(($1 + 1)),$2p" "$plog" | grep -c -- '-> calling handler()'
 }
 
-# measure KEY NAMEFILE CMD...: runs CMD under GNU time with NAMEFILE as its
-# standard input; results in R_WALL[KEY] R_CPU[KEY] R_RSS[KEY] R_PEB[KEY].
-declare -A R_WALL R_CPU R_RSS R_PEB R_OK R_N R_1MEAN R_1SD NOTE
-measure() {
-	local key=$1 names=$2 p0 p1 rc=0 e u s m
-	shift 2
-	p0=$(pebble_ticks)
-	/usr/bin/time -f '%e %U %S %M' -o "$W/logs/$key.time" "$@" \
-		<"$names" >"$W/logs/$key.log" 2>&1 || rc=$?
-	p1=$(pebble_ticks)
-	# GNU time puts "Command exited with non-zero status N" first.
-	read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
-	R_WALL[$key]=$e
-	R_CPU[$key]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-	R_RSS[$key]=$(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')
-	R_PEB[$key]=$(awk -v a="$p0" -v b="$p1" -v t="$tck" 'BEGIN { printf "%.2f", (b - a) / t }')
-	return "$rc"
-}
+# --- issuance ---------------------------------------------------------
 
-# names PREFIX TOOL: COUNT names, one a line, into a file; prints its path.
-names() {
-	local f=$W/names.$1-$2 i
-	for ((i = 1; i <= count; i++)); do
-		echo "$1$i-$2.example.com"
-	done >"$f"
-	echo "$f"
-}
-
-# Loop over names in one bash, the peer's command per name.
-# shellcheck disable=SC2016 # expanded by the inner bash
-LOOP='while read -r n; do "${@//"{}"/$n}" </dev/null || echo "failed: $n" >&2; done'
-
-# --- the runs ---------------------------------------------------------
-
+declare -A R_WALL R_CPU R_RSS R_REQ R_OK R_N NOTE
 active=()
 for t in "${tools[@]}"; do
 	bin=$t
@@ -312,10 +344,11 @@ for t in "${tools[@]}"; do
 		say "$t: skipped: ${NOTE[$t]}"
 		continue
 	fi
-	say "$t: registering an account and issuing one warm-up certificate"
+	say "$t: registering, one warm-up certificate"
+	w="w-$t.example.com"
 	if ! tool_setup "$t" >"$W/logs/$t.setup.log" 2>&1 ||
-		! run_one "$t" "w-$t.example.com" >>"$W/logs/$t.setup.log" 2>&1 ||
-		[[ ! -s $(tool_cert "$t" "w-$t.example.com") ]]; then
+		! run_one "$t" "$w" >>"$W/logs/$t.setup.log" 2>&1 ||
+		[[ $(verify "$t" <(echo "$w")) != 1 ]]; then
 		NOTE[$t]="warm-up failed: $(tail -n 3 "$W/logs/$t.setup.log" | tr '\n' ' ' | cut -c1-300)"
 		say "$t: ${NOTE[$t]}"
 		continue
@@ -323,226 +356,389 @@ for t in "${tools[@]}"; do
 	active+=("$t")
 done
 
-for t in "${active[@]}"; do
-	say "$t: 1 certificate, $runs runs of hyperfine"
-	tool_cmd "$t"
-	line='' rep="h{i}-$t.example.com"
-	for a in "${CMD[@]}"; do
-		if [[ $a =~ [[:space:]\'\"\\] ]]; then
-			echo "$prog: $t: an argument hyperfine -N cannot take: $a" >&2
-			exit 2
+runid=$(date +%H%M%S)
+for c in "${configs[@]}"; do
+	N=${c%x*} P=${c#*x}
+	for t in "${active[@]}"; do
+		key=$t.$c
+		tool_cmd "$t"
+		names=$W/names.$key
+		for ((i = 1; i <= N; i++)); do
+			echo "n$i-$c-$runid-$t.example.com"
+		done >"$names"
+		# -n 1 when the name is the last argument, else -I{} (lego).
+		if [[ ${CMD[-1]} == "{}" ]]; then
+			unset 'CMD[-1]'
+			xa=(-n 1)
+		else
+			xa=(-I{})
 		fi
-		line+="${line:+ }${a//"{}"/$rep}"
+		say "$t: $N certificates, xargs -P $P"
+		l0=$(wc -l <"$plog")
+		/usr/bin/time -f '%e %U %S %M' -o "$W/logs/$key.time" \
+			xargs -P "$P" "${xa[@]}" --process-slot-var=SLOT "${CMD[@]}" \
+			<"$names" >"$W/logs/$key.log" 2>&1
+		l1=$(wc -l <"$plog")
+		read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
+		R_N[$key]=$N
+		R_OK[$key]=$(verify "$t" "$names")
+		R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$N" 'BEGIN { printf "%.2f", r / n }')
+		R_WALL[$key]=$e
+		R_CPU[$key]=$(awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
+		R_RSS[$key]=$(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')
+		if [[ ${R_OK[$key]} != "$N" ]]; then
+			say "$t: FAILED: ${R_OK[$key]}/$N verified (see $W/logs/$key.log, verify.$t.log)"
+		fi
 	done
-	if hyperfine -N --runs 1 --parameter-scan i 1 "$runs" \
-		--export-json "$W/logs/$t.hyperfine.json" "$line" \
-		>"$W/logs/$t.hyperfine.log" 2>&1; then
-		read -r "R_1MEAN[$t]" "R_1SD[$t]" < <(jq -r '
-			[.results[].times[0]] as $t | ($t | add / length) as $m |
-			($t | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) as $sd |
-			"\($m) \($sd)"' "$W/logs/$t.hyperfine.json")
-	else
-		NOTE[$t]+="1 cert: hyperfine failed: $(tail -n 2 "$W/logs/$t.hyperfine.log" | tr '\n' ' '). "
+	# acmepipe's other way for P=1: the N documents through one pipeline
+	# (acme-issue -i: four processes for all the names, not per name).
+	if ((P == 1)) && [[ " ${active[*]} " == *" acmepipe "* ]]; then
+		key=acmepipe-i.$c names=$W/names.$key
+		for ((i = 1; i <= N; i++)); do
+			echo "n$i-$c-$runid-i.example.com"
+		done >"$names"
+		tool_cmd acmepipe
+		unset 'CMD[-1]'
+		say "acmepipe: $N certificates through one pipeline (acme-issue -i)"
+		l0=$(wc -l <"$plog")
+		/usr/bin/time -f '%e %U %S %M' -o "$W/logs/$key.time" sh -c \
+			'jq -cR "{version: 1, identifiers: [.]}" | "$@" -i' sh "${CMD[@]}" \
+			<"$names" >"$W/logs/$key.log" 2>&1
+		l1=$(wc -l <"$plog")
+		read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
+		R_N[$key]=$N
+		R_OK[$key]=$(verify acmepipe-i "$names")
+		R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$N" 'BEGIN { printf "%.2f", r / n }')
+		R_WALL[$key]=$e
+		R_CPU[$key]=$(awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
+		R_RSS[$key]=$(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')
+		[[ ${R_OK[$key]} == "$N" ]] || say "acmepipe -i: FAILED: ${R_OK[$key]}/$N verified"
 	fi
 done
+harness_stop >/dev/null 2>&1 || true
 
-# acmepipe step by step: RUNS documents of one name each, every command
-# run alone under GNU time, to see where a single issuance's time goes.
-STEPS=(jq acme-order acme-challenge acme-finalize certstore-put)
-steps_breakdown() {
-	local d=$W/acmepipe s=$W/steps i k in out
-	local -a opts
-	mkdir -p "$s"
-	for ((i = 1; i <= runs; i++)); do
-		in=$s/doc.0
-		# shellcheck disable=SC2016 # a jq variable
-		/usr/bin/time -f '%e %U %S %M' -a -o "$s/jq.times" \
-			jq -cn --arg n "b$i-acmepipe.example.com" \
-			'{version: 1, identifiers: [$n]}' >"$in" || return 1
-		for ((k = 1; k < ${#STEPS[@]}; k++)); do
-			case ${STEPS[k]} in
-			acme-order) opts=(-a -d "$url" -C "$bundle" -k "$d/account.key") ;;
-			acme-challenge) opts=(-d "$url" -C "$bundle" -k "$d/account.key" -w "$www") ;;
-			acme-finalize) opts=(-d "$url" -C "$bundle" -k "$d/account.key" -s "$d/store") ;;
-			certstore-put) opts=(-s "$d/store") ;;
-			esac
-			out=$s/doc.$k
-			/usr/bin/time -f '%e %U %S %M' -a -o "$s/${STEPS[k]}.times" \
-				"$repo/bin/${STEPS[k]}" "${opts[@]}" <"$in" >"$out" \
-				2>>"$W/logs/steps.log" || return 1
-			in=$out
-		done
-	done
-}
-steps_ok=
-if [[ " ${active[*]} " == *" acmepipe "* ]]; then
-	say "acmepipe: each step alone, $runs documents"
-	steps_breakdown && steps_ok=1
-fi
+# --- start-up cost ----------------------------------------------------
 
-for t in "${active[@]}"; do
-	tool_cmd "$t"
-	f=$(names s "$t")
-	say "$t: $count certificates, one after another (shell loop)"
-	measure "$t.loop" "$f" bash -c "$LOOP" loop "${CMD[@]}" || true
-	R_OK[$t.loop]=$(present "$t" "$f") R_N[$t.loop]=$count
-	if [[ $t == acmepipe ]]; then
-		f=$(names q "$t")
-		say "$t: $count documents through one pipeline (acme-issue -i)"
-		unset 'CMD[-1]' # the name
-		measure "$t.pipe" "$f" sh -c \
-			'jq -cR "{version: 1, identifiers: [.]}" | "$@" -i' sh "${CMD[@]}" ||
-			true
-		R_OK[$t.pipe]=$(present "$t" "$f") R_N[$t.pipe]=$count
-	fi
-done
-
-for t in "${active[@]}"; do
-	if [[ $t == certbot ]]; then
-		NOTE[$t]+="No parallel run: certbot takes a lock on its directories, and a second instance exits with 'Another instance of Certbot is already running'. "
+STARTUP=(acme-order acme-challenge acme-finalize certstore-put cert-expiring)
+declare -A S_WALL S_SD S_CPU S_RSS
+su=$W/startup
+mkdir -p "$su/www"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$su/account.key" 2>/dev/null
+# What every command needs to start, and an https URL nothing answers at:
+# on an empty stream none of them makes a request.
+startup_env=(env -u ACMEPIPE_CA_BUNDLE ACMEPIPE_DIRECTORY=https://127.0.0.1:1/dir
+	ACMEPIPE_STORE="$su/store" ACMEPIPE_ACCOUNT_KEY="$su/account.key"
+	ACMEPIPE_WEBROOT="$su/www")
+for c in "${STARTUP[@]}"; do
+	say "start-up: $c, $runs runs"
+	if ! "${startup_env[@]}" "$repo/bin/$c" </dev/null >/dev/null 2>"$W/logs/startup.$c.log"; then
+		NOTE[startup]+="$c on an empty stream failed: $(head -c 200 "$W/logs/startup.$c.log"). "
 		continue
 	fi
-	tool_cmd "$t"
-	f=$(names p "$t")
-	say "$t: $count certificates, xargs -P $jobs"
-	measure "$t.par" "$f" xargs -P "$jobs" -I{} "${CMD[@]}" || true
-	R_OK[$t.par]=$(present "$t" "$f") R_N[$t.par]=$count
+	"${startup_env[@]}" hyperfine -N --warmup 10 --runs "$runs" \
+		--export-json "$su/$c.json" "$repo/bin/$c" >>"$W/logs/startup.$c.log" 2>&1 || continue
+	read -r "S_WALL[$c]" "S_SD[$c]" "S_CPU[$c]" < <(jq -r '.results[0] |
+		"\(.mean * 1000) \(.stddev * 1000) \((.user + .system) * 1000)"' "$su/$c.json")
+	m=0
+	for i in 1 2 3 4 5; do
+		"${startup_env[@]}" /usr/bin/time -f %M -o "$su/$c.rss" "$repo/bin/$c" </dev/null >/dev/null 2>&1
+		rss=$(tail -n 1 "$su/$c.rss")
+		((rss > m)) && m=$rss
+	done
+	S_RSS[$c]=$m
+done
+
+# --- cert-expiring over large stores ----------------------------------
+
+declare -A E_GEN E_DUE E_DOC_W E_DOC_R E_SUM_W E_SUM_R E_NOW
+# median3 FILE: the median of the first fields of 3 lines; the largest
+# fourth field (peak RSS KiB).
+for n in "${sizes[@]}"; do
+	say "cert-expiring: a store of $n certificates (bench/mkstore.sh, cached)"
+	g0=$(date +%s)
+	if ! sd=$("$here/mkstore.sh" "$n" 2>"$W/logs/mkstore.$n.log"); then
+		NOTE[expiring]+="mkstore.sh $n failed: $(tail -n 2 "$W/logs/mkstore.$n.log" | tr '\n' ' '). "
+		continue
+	fi
+	E_GEN[$n]=$(($(date +%s) - g0))
+	grep -q 'done in' "$W/logs/mkstore.$n.log" || E_GEN[$n]="cached"
+	E_NOW[$n]=$(sed -n 's/.* now=//p' "$sd/stamp")
+	ex=(env -u ACMEPIPE_DIRECTORY -u ACMEPIPE_STORE "$repo/bin/cert-expiring"
+		-A -s "$sd/store" --now "${E_NOW[$n]}")
+	# One run to warm the page cache and count the due documents.
+	E_DUE[$n]=$("${ex[@]}" 2>/dev/null | wc -l)
+	for mode in doc sum; do
+		extra=()
+		[[ $mode == sum ]] && extra=(--summary)
+		: >"$W/logs/expiring.$n.$mode.times"
+		for i in 1 2 3; do
+			/usr/bin/time -f '%e %U %S %M' -a -o "$W/logs/expiring.$n.$mode.times" \
+				"${ex[@]}" "${extra[@]}" >/dev/null 2>>"$W/logs/expiring.$n.log"
+		done
+		# The median wall time of three, the largest peak RSS.
+		read -r w r < <(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' \
+			"$W/logs/expiring.$n.$mode.times" | sort -n | awk '
+			{ w[NR] = $1; if ($4 > m) m = $4 }
+			END { printf "%s %.1f\n", w[int((NR + 1) / 2)], m / 1024 }')
+		if [[ $mode == doc ]]; then
+			E_DOC_W[$n]=$w E_DOC_R[$n]=$r
+		else
+			E_SUM_W[$n]=$w E_SUM_R[$n]=$r
+		fi
+	done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the report -------------------------------------------------------
 
-# fmt KEY: "wall s" with a mark when certificates are missing.
-fmt() {
-	local k=$1
-	[[ -n ${R_WALL[$k]:-} ]] || { echo "—"; return; }
-	if [[ ${R_OK[$k]:-0} != "${R_N[$k]:-x}" ]]; then
-		echo "${R_WALL[$k]} (only ${R_OK[$k]:-0}/${R_N[$k]:-?} issued)"
-	else
-		echo "${R_WALL[$k]}"
-	fi
-}
-pair() { # ARRAY KEY1 KEY2
-	local -n arr=$1
-	local a=${arr[$2]:-—} b=${arr[$3]:-—}
-	echo "$a / $b"
-}
-one() {
-	[[ -n ${R_1MEAN[$1]:-} ]] || { echo "—"; return; }
-	awk -v m="${R_1MEAN[$1]}" -v s="${R_1SD[$1]}" 'BEGIN { printf "%.3f ± %.3f", m, s }'
-}
-ratio() { # PEER BASE: PEER/BASE to 2 places, — when either is missing
+ok() { [[ -n ${R_N[$1]:-} && ${R_OK[$1]:-} == "${R_N[$1]}" ]]; }
+rate() { awk -v n="${R_N[$1]}" -v w="${R_WALL[$1]}" 'BEGIN { printf "%.2f", (w > 0 ? n / w : 0) }'; }
+# ratio A B: A/B to 2 places, — when either is missing.
+ratio() {
 	if [[ -z ${1:-} || -z ${2:-} ]]; then
 		echo "—"
 		return
 	fi
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }'
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "—" }'
 }
-okrow() { # KEY...: "50/50" per key
-	local k s=
-	for k in "$@"; do
-		s+="${s:+ / }${R_OK[$k]:-—}/${R_N[$k]:-—}"
-	done
-	echo "$s"
-}
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+metp() { if "$@"; then echo MET; else echo MISSED; fi; }
+
+# The hand-written part of an existing results file.
+hand=''
+if [[ -f $out ]] && grep -qF -- "$MARKER" "$out"; then
+	hand=$(sed -n "/^$MARKER\$/,\$p" "$out" | sed 1d)
+fi
+cmdline="bench/issue.sh${args_line:+ $args_line}"
 
 mkdir -p "$(dirname "$out")"
 {
-	echo "# Issuing certificates: acmepipe and Debian's ACME clients"
+	echo "# acmepipe benchmark results"
 	echo
-	echo "Written by \`bench/issue.sh -j $jobs -n $count -r $runs\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
-	echo "One Pebble (PEBBLE_VA_NOSLEEP=1), challtestsrv and nginx on 127.0.0.1;"
-	echo "every client writes its http-01 token into the same nginx webroot."
-	echo "Times are wall-clock seconds. See bench/README.md for what is measured."
-	echo
-	echo "## Results"
-	echo
-	echo "| tool | 1 cert, s (mean ± sd, n=$runs) | $count sequential, s | $count parallel (-P $jobs), s | peak RSS, MiB (seq / par) | CPU s (seq / par) | Pebble CPU s (seq / par) | issued (seq / par) |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-	for t in "${active[@]}"; do
-		if [[ $t == acmepipe ]]; then
-			echo "| acmepipe, one pipeline | $(one acmepipe) | $(fmt acmepipe.pipe) | $(fmt acmepipe.par) | $(pair R_RSS acmepipe.pipe acmepipe.par) | $(pair R_CPU acmepipe.pipe acmepipe.par) | $(pair R_PEB acmepipe.pipe acmepipe.par) | $(okrow acmepipe.pipe acmepipe.par) |"
-			echo "| acmepipe, loop of acme-issue | (same) | $(fmt acmepipe.loop) | (same) | ${R_RSS[acmepipe.loop]:-—} | ${R_CPU[acmepipe.loop]:-—} | ${R_PEB[acmepipe.loop]:-—} | $(okrow acmepipe.loop) |"
-		else
-			echo "| $t | $(one "$t") | $(fmt "$t.loop") | $(fmt "$t.par") | $(pair R_RSS "$t.loop" "$t.par") | $(pair R_CPU "$t.loop" "$t.par") | $(pair R_PEB "$t.loop" "$t.par") | $(okrow "$t.loop" "$t.par") |"
-		fi
-	done
-	echo
-	echo "Sequential: acmepipe's one pipeline is \`acme-issue -i\` fed $count documents;"
-	echo "every other row is a shell loop running the client once per name."
-	echo
-	if [[ " ${active[*]} " == *" acmepipe "* ]] && ((${#active[@]} > 1)); then
-		echo "## Each peer relative to acmepipe"
-		echo
-		echo "Peer ÷ acmepipe: above 1× means the peer took longer or used more."
-		echo "The sequential columns compare each peer's loop with acmepipe's one"
-		echo "pipeline and with acmepipe's loop."
-		echo
-		echo "| tool | 1 cert | sequential vs pipeline | sequential vs loop | parallel | CPU seq vs pipeline | CPU seq vs loop | CPU par | peak RSS seq vs pipeline |"
-		echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-		for t in "${active[@]}"; do
-			[[ $t == acmepipe ]] && continue
-			echo "| $t | $(ratio "${R_1MEAN[$t]:-}" "${R_1MEAN[acmepipe]:-}") | $(ratio "${R_WALL[$t.loop]:-}" "${R_WALL[acmepipe.pipe]:-}") | $(ratio "${R_WALL[$t.loop]:-}" "${R_WALL[acmepipe.loop]:-}") | $(ratio "${R_WALL[$t.par]:-}" "${R_WALL[acmepipe.par]:-}") | $(ratio "${R_CPU[$t.loop]:-}" "${R_CPU[acmepipe.pipe]:-}") | $(ratio "${R_CPU[$t.loop]:-}" "${R_CPU[acmepipe.loop]:-}") | $(ratio "${R_CPU[$t.par]:-}" "${R_CPU[acmepipe.par]:-}") | $(ratio "${R_RSS[$t.loop]:-}" "${R_RSS[acmepipe.pipe]:-}") |"
-		done
-		echo
-	fi
-	if [[ -n $steps_ok ]]; then
-		echo "## acmepipe step by step"
-		echo
-		echo "One document at a time through each command alone (what acme-issue"
-		echo "runs for one name), $runs names; mean per document."
-		echo
-		echo "| step | wall, s | CPU, s | max RSS, MiB |"
-		echo "| --- | --- | --- | --- |"
-		for k in "${STEPS[@]}"; do
-			awk -v step="$k" '{ w += $1; c += $2 + $3; if ($4 > m) m = $4; n++ }
-				END { printf "| %s | %.3f | %.3f | %.1f |\n", step, w / n, c / n, m / 1024 }' \
-				"$W/steps/$k.times"
-		done
-		echo
-	fi
-	echo "## Notes on the clients"
-	echo
-	for t in "${tools[@]}"; do
-		[[ -n ${NOTE[$t]:-} ]] && echo "- $t: ${NOTE[$t]}"
-	done
-	echo "- Commands (NAME for the name; paths in a temporary directory):"
-	for t in "${active[@]}"; do
-		tool_cmd "$t"
-		line="${CMD[*]//"{}"/NAME}"
-		line=${line//"$W"/\$W}
-		line=${line//"$repo"\//}
-		echo "  - $t: \`${line//"$url"/\$PEBBLE}\`"
-	done
-	echo "- Keys: certificate keys EC P-256 for every client; account keys EC"
-	echo "  P-256 except certbot's and acme-tiny's (RSA 2048, their default and"
-	echo "  acme-tiny's only kind)."
+	echo "Written by \`$cmdline\` on $started (finished $(date -u '+%H:%M UTC'))."
+	echo "See bench/README.md for what is measured and how. Everything above"
+	echo "the marker line near the end is rewritten by each run."
 	echo
 	echo "## Setting"
 	echo
-	echo "- Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), Linux $(uname -r); Pebble, challtestsrv and nginx share them with the clients."
+	echo "- Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), Linux $(uname -r)."
+	echo "  Pebble, challtestsrv, nginx and the clients share those CPUs."
 	echo "- Load average (1, 5, 15 min) before: $load_before; after: $load_after."
 	echo "- Versions:"
 	for t in "${active[@]}"; do
 		echo "  - $(tool_version "$t")"
 	done
-	echo "  - pebble $(dpkg-query -W -f '${Version}' pebble 2>/dev/null), $(nginx -v 2>&1), hyperfine $(hyperfine --version | cut -d' ' -f2)"
+	echo "  - pebble $(dpkg-query -W -f '${Version}' pebble 2>/dev/null), $(nginx -v 2>&1), hyperfine $(hyperfine --version | cut -d' ' -f2), $(openssl version | cut -d' ' -f1-2)"
+	echo
+	echo "## Issuance"
+	echo
+	echo "N fresh names per client and configuration, one process tree per name:"
+	echo "\`xargs -P P -n 1 CLIENT... NAME\` (lego: \`-I{}\`, its name is not last)"
+	echo "under GNU time, against one Pebble (PEBBLE_VA_NOSLEEP=1,"
+	echo "PEBBLE_WFE_NONCEREJECT=0, PEBBLE_AUTHZREUSE=0). Accounts registered and"
+	echo "one warm-up certificate issued before timing. CPU: user+system of every"
+	echo "process of the run. Peak RSS: GNU time %M, the largest single process."
+	echo "Requests: Pebble log lines \"-> calling handler()\" during the run, ÷ N."
+	echo "Ratios: peer ÷ acmepipe (certs/s below 1 means the peer is slower; CPU"
+	echo "and requests above 1 mean the peer uses more)."
+	echo
+	echo "| N×P | client | wall s | certs/s | CPU ms/cert | peak RSS MiB | requests/cert | certs/s ratio | CPU ratio | requests ratio |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	rows=()
+	for t in "${active[@]}"; do
+		rows+=("$t")
+		[[ $t == acmepipe ]] && rows+=(acmepipe-i)
+	done
+	for c in "${configs[@]}"; do
+		a=acmepipe.$c
+		for t in "${rows[@]}"; do
+			k=$t.$c
+			[[ $t == acmepipe-i && -z ${R_N[$k]:-} ]] && continue
+			if ! ok "$k"; then
+				echo "| $c | $t | FAILED: ${R_OK[$k]:-0}/${R_N[$k]:-?} certificates verified (not timed) | | | | | | | |"
+				continue
+			fi
+			if [[ $t == acmepipe* ]]; then
+				rr="— | — | —"
+			elif ok "$a"; then
+				rr="$(ratio "$(rate "$k")" "$(rate "$a")") | $(ratio "${R_CPU[$k]}" "${R_CPU[$a]}") | $(ratio "${R_REQ[$k]}" "${R_REQ[$a]}")"
+			else
+				rr="— | — | —"
+			fi
+			echo "| $c | $t | ${R_WALL[$k]} | $(rate "$k") | ${R_CPU[$k]} | ${R_RSS[$k]} | ${R_REQ[$k]} | $rr |"
+		done
+	done
+	echo
+	echo "acmepipe-i: acmepipe's other way, for P=1 only: the N names as N"
+	echo "documents through one pipeline, \`jq -cR '{version: 1, identifiers: [.]}'"
+	echo "| acme-issue -i\` (four processes for all the names); the peers' ratios"
+	echo "are to the per-name acmepipe row."
+	echo
+	echo "Commands (NAME the name, \$W a temporary directory, \$PEBBLE the ACME"
+	echo "directory URL; certbot's wrapper picks the directories of xargs' slot):"
+	echo
+	for t in "${active[@]}"; do
+		tool_cmd "$t"
+		line="${CMD[*]//"{}"/NAME}"
+		line=${line//"$W"/\$W}
+		line=${line//"$repo"\//}
+		echo "- $t: \`xargs -P P --process-slot-var=SLOT ${line//"$url"/\$PEBBLE}\`"
+	done
+	echo
+	echo "Each certificate is checked after its run: \`openssl verify -CAfile root"
+	echo "-untrusted chain -verify_hostname NAME leaf\`, root from Pebble's"
+	echo "\`/roots/0\` fetched after its start, leaf and chain split from the file"
+	echo "the client wrote (acmepipe certs/NAME.pem, uacme NAME/cert.pem, lego"
+	echo "certificates/NAME.crt, certbot live/NAME/fullchain.pem, acme-tiny"
+	echo "NAME.pem), and an EC P-256 key."
+	echo
+	echo "## acmepipe commands: start-up cost"
+	echo
+	echo "Each command on an empty stream (\`cmd </dev/null\`, ACMEPIPE_DIRECTORY"
+	echo "https://127.0.0.1:1/dir, a store, an account key and a webroot set; no"
+	echo "request is made): \`hyperfine -N --warmup 10 --runs $runs\`; peak RSS the"
+	echo "largest of 5 runs under GNU time."
+	echo
+	echo "| command | wall ms (mean ± sd) | CPU ms (user+sys) | peak RSS MiB |"
+	echo "| --- | --- | --- | --- |"
+	for c in "${STARTUP[@]}"; do
+		if [[ -z ${S_WALL[$c]:-} ]]; then
+			echo "| $c | failed (see notes) | | |"
+			continue
+		fi
+		awk -v c="$c" -v w="${S_WALL[$c]}" -v s="${S_SD[$c]}" -v u="${S_CPU[$c]}" \
+			-v m="${S_RSS[$c]}" 'BEGIN { printf "| %s | %.2f ± %.2f | %.2f | %.1f |\n", c, w, s, u, m / 1024 }'
+	done
+	echo
+	echo "## cert-expiring over large stores"
+	echo
+	echo "Stores made by \`bench/mkstore.sh N\`: a local test CA (openssl), one"
+	echo "leaf and key per name (\`openssl req -x509 -new -CA\`, xargs -P nproc),"
+	echo "certs/NAME.pem and meta/NAME.json as certstore-put writes them (checked"
+	echo "against certstore-put for one name). Lifetimes 45 to 134 days, all"
+	echo "starting at generation; cert-expiring runs with \`--now\` 45 days later"
+	echo "and \`-A\` (no renewal-information requests): \`bin/cert-expiring -A -s"
+	echo "STORE --now T [--summary] >/dev/null\`. Warm page cache (one run first);"
+	echo "median wall of 3 runs, largest peak RSS."
+	echo
+	echo "| certificates | due | generation s | documents: wall s | documents: peak RSS MiB | --summary: wall s | --summary: peak RSS MiB |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	for n in "${sizes[@]}"; do
+		echo "| $n | ${E_DUE[$n]:-—} | ${E_GEN[$n]:-failed} | ${E_DOC_W[$n]:-—} | ${E_DOC_R[$n]:-—} | ${E_SUM_W[$n]:-—} | ${E_SUM_R[$n]:-—} |"
+	done
+	echo
+	echo "## Targets"
+	echo
+	echo "Protocol minimum of HTTP requests for one name with a cached account:"
+	echo "directory, newNonce, newOrder, the authorization, the challenge"
+	echo "response, one authorization poll, finalize, one order poll (Pebble"
+	echo "finalizes asynchronously), the certificate = $MIN_REQUESTS."
+	echo
+	echo "| target | configuration | measured | result |"
+	echo "| --- | --- | --- | --- |"
+	pc=''
+	for c in "${configs[@]}"; do
+		[[ ${c#*x} == 8 ]] && pc=$c
+	done
+	if [[ -z $pc ]]; then
+		echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | no P=8 configuration run | — | NOT RUN |"
+	else
+		best='' bt=''
+		for t in "${active[@]}"; do
+			[[ $t == acmepipe ]] && continue
+			ok "$t.$pc" || continue
+			if [[ -z $best ]] || ge "$(rate "$t.$pc")" "$best"; then
+				best=$(rate "$t.$pc") bt=$t
+			fi
+		done
+		if ok "acmepipe.$pc" && [[ -n $best ]]; then
+			r=$(ratio "$(rate "acmepipe.$pc")" "$best")
+			echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | $pc | $(rate "acmepipe.$pc") vs $bt $best: ${r}× | $(metp ge "$r" 3) |"
+		else
+			echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | $pc | no complete run to compare | MISSED |"
+		fi
+	fi
+	for c in "${configs[@]}"; do
+		low='' lt=''
+		for t in "${active[@]}"; do
+			[[ $t == acmepipe ]] && continue
+			ok "$t.$c" || continue
+			if [[ -z $low ]] || ge "$low" "${R_CPU[$t.$c]}"; then
+				low=${R_CPU[$t.$c]} lt=$t
+			fi
+		done
+		if ok "acmepipe.$c" && [[ -n $low ]]; then
+			r=$(ratio "${R_CPU[acmepipe.$c]}" "$low")
+			echo "| acmepipe CPU/cert ≤ ½ the lowest peer's | $c | ${R_CPU[acmepipe.$c]} ms vs $lt $low ms: ${r}× | $(metp ge 0.5 "$r") |"
+		else
+			echo "| acmepipe CPU/cert ≤ ½ the lowest peer's | $c | no complete run to compare | MISSED |"
+		fi
+		if ok "acmepipe-i.$c" && [[ -n $low ]]; then
+			r=$(ratio "${R_CPU[acmepipe-i.$c]}" "$low")
+			echo "| the same, one pipeline (acmepipe-i) | $c | ${R_CPU[acmepipe-i.$c]} ms vs $lt $low ms: ${r}× | $(metp ge 0.5 "$r") |"
+		fi
+	done
+	for c in "${configs[@]}"; do
+		if ok "acmepipe.$c"; then
+			echo "| acmepipe requests/cert ≤ $MIN_REQUESTS + 2 | $c | ${R_REQ[acmepipe.$c]} ($(ratio "${R_REQ[acmepipe.$c]}" "$MIN_REQUESTS")× the minimum) | $(metp ge $((MIN_REQUESTS + 2)) "${R_REQ[acmepipe.$c]}") |"
+		else
+			echo "| acmepipe requests/cert ≤ $MIN_REQUESTS + 2 | $c | run FAILED | MISSED |"
+		fi
+	done
+	big=100000 small=10000
+	if [[ -n ${E_DOC_W[$big]:-} && -n ${E_SUM_W[$big]:-} ]]; then
+		worst=$(awk -v a="${E_DOC_W[$big]}" -v b="${E_SUM_W[$big]}" 'BEGIN { print (a > b ? a : b) }')
+		echo "| cert-expiring over 100,000 certificates < 2 s | documents, --summary | ${E_DOC_W[$big]} s, ${E_SUM_W[$big]} s | $(metp ge 1.999 "$worst") |"
+		if [[ -n ${E_DOC_R[$small]:-} ]]; then
+			# Not growing: at most 2 MiB or 10 % more at 10× the store.
+			grow=$(awk -v a="${E_DOC_R[$small]}" -v b="${E_DOC_R[$big]}" -v c="${E_SUM_R[$small]}" -v d="${E_SUM_R[$big]}" '
+				function ok(s, l) { return l - s <= 2 || l <= s * 1.1 }
+				BEGIN { print (ok(a, b) && ok(c, d)) ? "MET" : "MISSED" }')
+			echo "| cert-expiring memory does not grow with the store (10,000 → 100,000: at most +2 MiB or +10 %) | documents, --summary | ${E_DOC_R[$small]} → ${E_DOC_R[$big]} MiB, ${E_SUM_R[$small]} → ${E_SUM_R[$big]} MiB | $grow |"
+		else
+			echo "| cert-expiring memory does not grow with the store | — | no 10,000 store to compare | NOT RUN |"
+		fi
+	else
+		echo "| cert-expiring over 100,000 certificates < 2 s | — | no 100,000 store measured | NOT RUN |"
+	fi
+	echo
+	echo "## Notes"
+	echo
+	for t in "${tools[@]}" startup expiring; do
+		[[ -n ${NOTE[$t]:-} ]] && echo "- $t: ${NOTE[$t]}"
+	done
+	echo "- Keys: certificate keys EC P-256 for every client; account keys EC"
+	echo "  P-256 except certbot's and acme-tiny's (RSA 2048, their default and"
+	echo "  acme-tiny's only kind)."
+	echo "- certbot runs with its own config, work and logs directories per xargs"
+	echo "  slot (bench/certbot-slot.sh), one account registered per slot; uacme"
+	echo "  through bench/ca-bind.sh (a private mount namespace); acme-tiny"
+	echo "  through bench/acme-tiny-issue.sh (openssl key and CSR, --disable-check)."
+	echo
+	echo "$MARKER"
+	if [[ -n $hand ]]; then
+		printf '%s\n' "$hand"
+	else
+		echo
+		echo "## Where the time goes"
+		echo
+		echo "(Hand-written analysis goes here; $prog keeps everything below the"
+		echo "marker line above.)"
+	fi
 } >"$out"
 say "results: $out"
 
 status=0
 for t in "${tools[@]}"; do
-	if [[ " ${active[*]} " != *" $t "* ]]; then
-		[[ $t == acmepipe ]] && status=1
-		continue
-	fi
-	[[ -n ${R_1MEAN[$t]:-} ]] || status=1
-	for k in "$t.loop" "$t.pipe" "$t.par"; do
-		[[ -n ${R_N[$k]:-} && ${R_OK[$k]} != "${R_N[$k]}" ]] && status=1
-	done
-done
-# A peer that is not installed is no failure; one that broke is.
-for t in "${tools[@]}"; do
 	[[ ${NOTE[$t]:-} == "warm-up failed"* ]] && status=1
+	[[ $t == acmepipe && " ${active[*]} " != *" acmepipe "* ]] && status=1
+done
+for t in "${active[@]}"; do
+	for c in "${configs[@]}"; do
+		ok "$t.$c" || status=1
+		[[ $t == acmepipe && -n ${R_N[acmepipe-i.$c]:-} ]] &&
+			{ ok "acmepipe-i.$c" || status=1; }
+	done
 done
 exit "$status"
