@@ -176,8 +176,10 @@ renew_run() {
 			and (.stored | not)' --arg t "${ACME}connection"
 		same_set "$T/out.bad" "$T/in.bad" "failed"
 	fi
-	# stderr: the CA's reason for each failed name, then the summary.
-	assert_equal "$(sed '$d' "$T/out.err" | sort)" "$(jq -r 'select(.error) |
+	# stderr: the CA's reason for each failed name, then the summary. The
+	# line number is the document's in its batch.
+	assert_equal "$(sed '$d' "$T/out.err" | sed 's/^\(acme-challenge: <stdin>:\)[0-9]*:/\11:/' | sort)" \
+		"$(jq -r 'select(.error) |
 		"acme-challenge: <stdin>:1: \(.error.identifier): \(.error.type): \(.error.detail)"' \
 		"$T/out.jsonl" | sort)" "acme-challenge lines on stderr"
 }
@@ -530,6 +532,34 @@ scale() {
 	check_reasons "$T/out.jsonl"
 	check_served
 	check_backoff
+}
+
+@test "acme-renew -n: batches of documents keep cert-expiring's order; a bad -n is a usage error" {
+	local s=$T/store i k bad=b5.batch.example
+	for i in 1 2 3 4 5 6 7; do
+		echo "b$i.batch.example"
+	done >"$T/names"
+	# shellcheck disable=SC2046 # one name a word
+	run_split -0 certstore -s "$s" add $(<"$T/names")
+	cert-expiring -s "$s" >"$T/due.jsonl"
+	assert_line_count 7 "$T/due.jsonl"
+	challtest_add_a "$bad" 127.0.0.2 >/dev/null
+	# 7 documents, 2 pipelines, batches of at most 3: lines 1-3, 4-6, 7.
+	# The failing document's diagnostic gives its line in its batch.
+	k=$(firsts "$T/due.jsonl" | grep -nx "$bad" | cut -d: -f1)
+	(((k - 1) % 3 != 0)) || fail "$bad starts a batch: line 1 proves nothing"
+	run_split -1 acme-renew -j 2 -n 3 -w "$WEBROOT" -s "$s"
+	challtest_clear_a "$bad" >/dev/null
+	assert_equal "$(firsts "$OUTPUT_FILE")" "$(firsts "$T/due.jsonl")" "documents out, in order"
+	assert_json "$OUTPUT_FILE" '(.error == null and .stored.names == .identifiers)
+		or (.identifiers[0] == $b and .error.step == "acme-challenge")' --arg b "$bad"
+	assert_contains "$stderr" "acme-challenge: <stdin>:$(((k - 1) % 3 + 1)): $bad: "
+	assert_equal "${stderr_lines[-1]}" "acme-renew: 7 due, 6 renewed, 1 failed" "summary line"
+	for v in 0 x ''; do
+		run_split -2 acme-renew -n "$v" -w "$WEBROOT" -s "$s"
+		assert_stderr "acme-renew: -n wants a positive number: $v"
+		assert_output ''
+	done
 }
 
 # Last, so that the always-run tests above never meet a Pebble that holds
