@@ -186,6 +186,24 @@ ident_fold(const char *name)
 	return s;
 }
 
+/*
+ * 1 when a label has hyphens in its third and fourth positions: an A-label
+ * ("xn--") or a reserved one, which only libidn2 can judge.
+ */
+static int
+ident_hyphens34(const char *name)
+{
+	const char *l = name;
+
+	for (;;) {
+		if (l[0] != '\0' && l[1] != '\0' && l[2] == '-' && l[3] == '-')
+			return 1;
+		if ((l = strchr(l, '.')) == NULL)
+			return 0;
+		l++;
+	}
+}
+
 char *
 ident_normalize(const char *name, char *why, size_t whylen)
 {
@@ -212,6 +230,15 @@ ident_normalize(const char *name, char *why, size_t whylen)
 	/* Our own reasons first while the octet counts are still exact. */
 	if (ascii && ident_ldh(rest, max, why, whylen) == -1)
 		goto out;
+	/*
+	 * An LDH name libidn2 would return unchanged skips it: stores of
+	 * 100,000 names are listed by name, and IDNA costs most of that.
+	 */
+	if (ascii && !ident_hyphens34(rest)) {
+		if ((res = strdup(folded)) == NULL)
+			diag_why(why, whylen, "out of memory");
+		goto out;
+	}
 	irc = idn2_to_ascii_8z(rest, &alabel,
 	    IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
 	if (irc != IDN2_OK) {

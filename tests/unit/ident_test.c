@@ -75,6 +75,8 @@ test_accept(void)
 	/* Nontransitional: sharp s stays, it is not mapped to "ss". */
 	accept("fa\xc3\x9f.de", "xn--fa-hia.de");
 	accept("xn--bcher-kva.example", "xn--bcher-kva.example");
+	accept("abc--d.Example", "abc--d.example");
+	accept("a-b.c-d.example.", "a-b.c-d.example");
 	accept("*.example.com", "*.example.com");
 	accept("*.Example.com.", "*.example.com");
 	accept("*.b\xc3\xbc" "cher.example", "*.xn--bcher-kva.example");
@@ -158,6 +160,11 @@ test_refuse_idna(void)
 	    "string contains invalid punycode data");
 	refuse("ab--cd.com", "not a valid internationalised name: "
 	    "string contains forbidden two hyphens pattern");
+	/* Any label: ASCII names skip libidn2 only without this pattern. */
+	refuse("www.ab--cd.com", "not a valid internationalised name: "
+	    "string contains forbidden two hyphens pattern");
+	refuse("*.xn--zz.com", "not a valid internationalised name: "
+	    "string contains invalid punycode data");
 	/* A label that only IDNA mapping makes empty. */
 	refuse("a.example\xe3\x80\x82\xe3\x80\x82", "empty label");
 }
