@@ -151,7 +151,7 @@ main(int argc, char *argv[])
 		store_close(r.s);
 		return 2;
 	}
-	if ((r.q = renew_queue_new()) == NULL || expiring_scan(&r) != 0) {
+	if ((r.q = renew_queue_new(0)) == NULL || expiring_scan(&r) != 0) {
 		diag_warnx("%s/meta: %s", dir, strerror(errno));
 		status = 2;
 	} else

@@ -176,13 +176,22 @@ json_t *renew_doc(const json_t *meta, const struct renew_info *ri,
  */
 const char *renew_registered_domain(const char *name);
 
-/* The due documents: add in any order, write most urgent first. */
+/*
+ * The due documents: add in any order, write most urgent first. Beyond
+ * about memory bytes (0: RENEW_QUEUE_MEMORY) they are sorted into
+ * temporary files (tmpfile(3): unnamed, gone with the process) and merged
+ * when written, so memory does not grow with the number due.
+ */
+#define RENEW_QUEUE_MEMORY (4u * 1024 * 1024)
 struct renew_queue;
 
-struct renew_queue *renew_queue_new(void);
+struct renew_queue *renew_queue_new(size_t memory);
 void renew_queue_free(struct renew_queue *q);
 
-/* Adds doc (borrowed) for ri. Returns 0 or -1 (out of memory). */
+/*
+ * Adds doc (borrowed) for ri. Returns 0 or -1 (errno: out of memory, or a
+ * temporary file could not be written).
+ */
 int renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
     const json_t *doc);
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +34,44 @@ struct renew_entry {
 	char		*line;
 };
 
+/*
+ * The entries in memory, up to about memory bytes; beyond that they are
+ * sorted and written to a temporary file (a run), and the runs are merged
+ * when the queue is written. A run holds one entry a line:
+ * "EXPIRY WHEN NAME<tab>IDS<tab>LINE" (neither names nor compact JSON
+ * contain a tab or a newline).
+ */
 struct renew_queue {
 	struct renew_entry	*e;
 	size_t			 n, cap;
+	size_t			 held, memory;
+	FILE			**runs;
+	size_t			 nruns;
 };
 
 struct renew_queue *
-renew_queue_new(void)
+renew_queue_new(size_t memory)
 {
-	return calloc(1, sizeof(struct renew_queue));
+	struct renew_queue *q = calloc(1, sizeof(struct renew_queue));
+
+	if (q != NULL)
+		q->memory = memory > 0 ? memory : RENEW_QUEUE_MEMORY;
+	return q;
+}
+
+/* Frees the entries in memory. */
+static void
+renew_queue_clear(struct renew_queue *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++) {
+		free(q->e[i].name);
+		free(q->e[i].ids);
+		free(q->e[i].line);
+	}
+	q->n = 0;
+	q->held = 0;
 }
 
 void
@@ -51,11 +81,10 @@ renew_queue_free(struct renew_queue *q)
 
 	if (q == NULL)
 		return;
-	for (i = 0; i < q->n; i++) {
-		free(q->e[i].name);
-		free(q->e[i].ids);
-		free(q->e[i].line);
-	}
+	renew_queue_clear(q);
+	for (i = 0; i < q->nruns; i++)
+		(void)fclose(q->runs[i]);
+	free(q->runs);
 	free(q->e);
 	free(q);
 }
@@ -78,6 +107,44 @@ renew_join(const json_t *ids)
 		strcat(s, json_string_value(v));
 	}
 	return s;
+}
+
+static int
+renew_entry_cmp(const void *a, const void *b)
+{
+	const struct renew_entry *x = a, *y = b;
+
+	if (x->expiry != y->expiry)
+		return x->expiry < y->expiry ? -1 : 1;
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sorts the entries in memory into a new run. 0, or -1 (errno). */
+static int
+renew_queue_spill(struct renew_queue *q)
+{
+	FILE *f, **nr;
+	size_t i;
+
+	if ((nr = reallocarray(q->runs, q->nruns + 1, sizeof(*nr))) == NULL)
+		return -1;
+	q->runs = nr;
+	if ((f = tmpfile()) == NULL)
+		return -1;
+	q->runs[q->nruns++] = f;
+	if (q->n > 1)
+		qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
+	for (i = 0; i < q->n; i++)
+		if (fprintf(f, "%lld %lld %s\t%s\t%s\n", q->e[i].expiry,
+		    q->e[i].when, q->e[i].name, q->e[i].ids,
+		    q->e[i].line) < 0)
+			return -1;
+	if (fflush(f) == EOF || fseek(f, 0, SEEK_SET) != 0)
+		return -1;
+	renew_queue_clear(q);
+	return 0;
 }
 
 int
@@ -109,19 +176,9 @@ renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
 		return -1;
 	}
 	q->n++;
-	return 0;
-}
-
-static int
-renew_entry_cmp(const void *a, const void *b)
-{
-	const struct renew_entry *x = a, *y = b;
-
-	if (x->expiry != y->expiry)
-		return x->expiry < y->expiry ? -1 : 1;
-	if (x->when != y->when)
-		return x->when < y->when ? -1 : 1;
-	return strcmp(x->name, y->name);
+	q->held += sizeof(*e) + strlen(e->name) + strlen(e->ids) +
+	    strlen(e->line) + 3 * 16; /* the allocator's share, roughly */
+	return q->held > q->memory ? renew_queue_spill(q) : 0;
 }
 
 /* Documents written per registered domain: open addressing by hash. */
@@ -201,30 +258,131 @@ renew_count_take(struct renew_counts *c, char *ids, long max)
 	return 1;
 }
 
+/*
+ * Writes e's line unless its domains are full. 0, or -1 (errno) on a write
+ * or allocation error. e->ids is consumed.
+ */
+static int
+renew_emit(struct renew_counts *c, struct renew_entry *e, FILE *out,
+    long max_per_domain, long *written)
+{
+	int take = 1;
+
+	if (max_per_domain > 0 && (take = renew_count_take(c, e->ids,
+	    max_per_domain)) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!take)
+		return 0;
+	if (fputs(e->line, out) == EOF || putc('\n', out) == EOF)
+		return -1;
+	(*written)++;
+	return 0;
+}
+
+/* The next entry of a run, pointing into *buf; 0, 1 at its end, -1. */
+static int
+renew_run_next(FILE *f, char **buf, size_t *cap, struct renew_entry *e)
+{
+	ssize_t len;
+	char *p, *t;
+
+	errno = 0;
+	if ((len = getline(buf, cap, f)) == -1)
+		return errno == 0 || feof(f) ? 1 : -1;
+	p = *buf;
+	if (len > 0 && p[len - 1] == '\n')
+		p[len - 1] = '\0';
+	e->expiry = strtoll(p, &p, 10);
+	e->when = strtoll(p, &p, 10);
+	e->name = p + (*p == ' ');
+	if ((t = strchr(e->name, '\t')) == NULL)
+		goto bad;
+	*t = '\0';
+	e->ids = t + 1;
+	if ((t = strchr(e->ids, '\t')) == NULL)
+		goto bad;
+	*t = '\0';
+	e->line = t + 1;
+	return 0;
+bad:
+	errno = EILSEQ; /* our own file, changed under us */
+	return -1;
+}
+
+/* Merges the runs, most urgent first. */
+static long
+renew_queue_merge(struct renew_queue *q, struct renew_counts *c, FILE *out,
+    long max_per_domain)
+{
+	struct renew_entry *head;
+	char **buf;
+	size_t *cap, i, best;
+	int *live, rc = 0;
+	long written = 0;
+
+	head = calloc(q->nruns, sizeof(*head));
+	buf = calloc(q->nruns, sizeof(*buf));
+	cap = calloc(q->nruns, sizeof(*cap));
+	live = calloc(q->nruns, sizeof(*live));
+	if (head == NULL || buf == NULL || cap == NULL || live == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < q->nruns; i++)
+		if ((rc = renew_run_next(q->runs[i], &buf[i], &cap[i],
+		    &head[i])) >= 0) {
+			live[i] = rc == 0;
+			rc = 0;
+		}
+	while (rc == 0) {
+		/* A few runs at most: a scan beats a heap. */
+		best = q->nruns;
+		for (i = 0; i < q->nruns; i++)
+			if (live[i] && (best == q->nruns ||
+			    renew_entry_cmp(&head[i], &head[best]) < 0))
+				best = i;
+		if (best == q->nruns)
+			break;
+		if (renew_emit(c, &head[best], out, max_per_domain,
+		    &written) != 0) {
+			rc = -1;
+			break;
+		}
+		if ((rc = renew_run_next(q->runs[best], &buf[best],
+		    &cap[best], &head[best])) == 1) {
+			live[best] = 0;
+			rc = 0;
+		}
+	}
+	for (i = 0; buf != NULL && i < q->nruns; i++)
+		free(buf[i]);
+	free(head);
+	free(buf);
+	free(cap);
+	free(live);
+	return rc == 0 ? written : -1;
+}
+
 long
 renew_queue_write(struct renew_queue *q, FILE *out, long max_per_domain)
 {
 	struct renew_counts c = { NULL, 0, 0 };
 	long written = 0;
 	size_t i;
-	int take = 1;
 
-	if (q->n > 1)
-		qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
-	for (i = 0; i < q->n; i++) {
-		if (max_per_domain > 0 && (take = renew_count_take(&c,
-		    q->e[i].ids, max_per_domain)) == -1) {
-			errno = ENOMEM;
+	if (q->nruns > 0) {
+		if (q->n > 0 && renew_queue_spill(q) != 0)
 			written = -1;
-			break;
-		}
-		if (!take)
-			continue;
-		if (fputs(q->e[i].line, out) == EOF || putc('\n', out) == EOF) {
-			written = -1;
-			break;
-		}
-		written++;
+		else
+			written = renew_queue_merge(q, &c, out,
+			    max_per_domain);
+	} else {
+		if (q->n > 1)
+			qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
+		for (i = 0; i < q->n && written >= 0; i++)
+			if (renew_emit(&c, &q->e[i], out, max_per_domain,
+			    &written) != 0)
+				written = -1;
 	}
 	for (i = 0; i < c.cap; i++)
 		free(c.t[i].key);

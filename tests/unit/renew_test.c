@@ -437,6 +437,50 @@ test_domain(void)
 }
 
 /* Queues docs for the names, expiring in order of the days given. */
+/*
+ * Many entries, ties included: the runs merged give exactly the order
+ * (and the per-domain cut) of the queue kept in memory.
+ */
+static void
+test_queue_runs(void)
+{
+	char *out[2] = { NULL, NULL }, name[64];
+	size_t len[2], i, m;
+	struct renew_queue *q;
+	struct renew_info ri;
+	json_t *doc;
+	FILE *f;
+
+	for (m = 0; m < 2; m++) {
+		if ((q = renew_queue_new(m == 0 ? 0 : 4096)) == NULL)
+			exit(2);
+		for (i = 0; i < 3000; i++) {
+			memset(&ri, 0, sizeof(ri));
+			ri.has_cert = i % 7 != 0;
+			ri.not_after = T0 + (long long)(i * 7919 % 97) * DAY;
+			ri.when = T0 + (long long)(i % 5);
+			snprintf(name, sizeof(name), "h%zu.d%zu.com", i,
+			    i % 40);
+			doc = json_pack("{s:[s]}", "identifiers", name);
+			if (doc == NULL || renew_queue_add(q, &ri, doc) != 0)
+				exit(2);
+			json_decref(doc);
+		}
+		if ((f = open_memstream(&out[m], &len[m])) == NULL ||
+		    renew_queue_write(q, f, 50) < 0)
+			fail("queue runs", "write failed (memory %zu)", m);
+		fclose(f);
+		renew_queue_free(q);
+	}
+	for (i = 0, m = 0; out[0] != NULL && out[0][i] != '\0'; i++)
+		m += out[0][i] == '\n';
+	want_ll("queue runs: 40 domains, 50 each", (long long)m, 40 * 50);
+	want_ll("queue runs: merged as sorted in memory", out[0] != NULL &&
+	    out[1] != NULL && strcmp(out[0], out[1]) == 0, 1);
+	free(out[0]);
+	free(out[1]);
+}
+
 static void
 test_queue(void)
 {
@@ -455,15 +499,18 @@ test_queue(void)
 	    "new.example.com x.example.co.uk ",
 	    "new.example.com x.example.co.uk a.example.com ",
 	};
+	/* In memory; a run per entry; a few runs (the merge). */
+	static const size_t mem[] = { 0, 1, 600 };
 	struct renew_queue *q;
 	struct renew_info ri;
 	json_t *doc, *line;
 	char *buf = NULL, got[512], *p, *save = NULL;
-	size_t i, len = 0, k;
+	size_t i, len = 0, k, m;
 	FILE *f;
 
+	for (m = 0; m < sizeof(mem) / sizeof(mem[0]); m++)
 	for (k = 0; k < 3; k++) {
-		if ((q = renew_queue_new()) == NULL)
+		if ((q = renew_queue_new(mem[m])) == NULL)
 			exit(2);
 		for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 			memset(&ri, 0, sizeof(ri));
@@ -489,8 +536,8 @@ test_queue(void)
 			json_decref(line);
 		}
 		if (strcmp(got, want[k]) != 0)
-			fail("queue", "max %zu: got \"%s\", want \"%s\"", k,
-			    got, want[k]);
+			fail("queue", "memory %zu, max %zu: got \"%s\", want "
+			    "\"%s\"", mem[m], k, got, want[k]);
 		free(buf);
 		buf = NULL;
 		save = NULL;
@@ -569,6 +616,7 @@ main(void)
 	test_bad_meta();
 	test_domain();
 	test_queue();
+	test_queue_runs();
 	test_summary();
 	return unit_status();
 }
