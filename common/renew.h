@@ -182,7 +182,7 @@ const char *renew_registered_domain(const char *name);
  * temporary files (tmpfile(3): unnamed, gone with the process) and merged
  * when written, so memory does not grow with the number due.
  */
-#define RENEW_QUEUE_MEMORY (4u * 1024 * 1024)
+#define RENEW_QUEUE_MEMORY (2u * 1024 * 1024)
 struct renew_queue;
 
 struct renew_queue *renew_queue_new(size_t memory);
