@@ -152,7 +152,12 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if ((r.q = renew_queue_new(0)) == NULL || expiring_scan(&r) != 0) {
-		diag_warnx("%s/meta: %s", dir, strerror(errno));
+		/* Due documents that did not fit in memory have nowhere to go. */
+		if (renew_queue_tmp_errno(r.q) != 0)
+			diag_warnx("temporary file: %s",
+			    strerror(renew_queue_tmp_errno(r.q)));
+		else
+			diag_warnx("%s/meta: %s", dir, strerror(errno));
 		status = 2;
 	} else
 		status = expiring_finish(&r, max);

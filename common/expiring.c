@@ -366,8 +366,15 @@ expiring_finish(struct expiring *r, long max)
 		    putc('\n', stdout) == EOF)
 			status = 2;
 		json_decref(sum);
-	} else if (renew_queue_write(r->q, stdout, max) < 0)
+	} else if (renew_queue_write(r->q, stdout, max) < 0) {
+		if (renew_queue_tmp_errno(r->q) != 0) {
+			diag_warnx("temporary file: %s",
+			    strerror(renew_queue_tmp_errno(r->q)));
+			(void)fclose(stdout);
+			return 2;
+		}
 		status = 2;
+	}
 	if (fclose(stdout) == EOF || status == 2) {
 		diag_warnx("<stdout>: %s", strerror(errno));
 		status = 2;

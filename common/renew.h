@@ -196,6 +196,13 @@ int renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
     const json_t *doc);
 
 /*
+ * When renew_queue_add() or renew_queue_write() failed on a temporary
+ * file (full or unwritable), its errno; else 0, and the failure was
+ * memory or the output.
+ */
+int renew_queue_tmp_errno(const struct renew_queue *q);
+
+/*
  * Writes the documents as JSON Lines, by notAfter (no certificate first),
  * then due time, then name; with max_per_domain > 0, at most that many
  * per registered domain, a document counting for each domain of its

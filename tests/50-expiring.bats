@@ -621,6 +621,34 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	cmp "$T/before" "$T/after"
 }
 
+@test "more due than fits in memory: sorted through temporary files; none writable: exit 2, nothing written" {
+	((EUID == 0)) || skip "needs root to put a full tmpfs over /tmp"
+	command -v unshare >/dev/null || skip "needs unshare(1)"
+	# 8,000 names whose certificate expired, far more than the 2 MiB of
+	# due documents cert-expiring keeps in memory.
+	mkdir -p "$STORE/meta" "$STORE/certs" "$STORE/private"
+	awk -v dir="$STORE/meta" 'BEGIN {
+		for (i = 0; i < 8000; i++) {
+			n = sprintf("h%05d.spill.example", i)
+			printf "{\"name\":\"%s\",\"identifiers\":[\"%s\"],\"notBefore\":\"2020-01-01T00:00:00Z\",\"notAfter\":\"2020-%02d-%02dT00:00:00Z\",\"serial\":\"%x\",\"issuer\":\"Test\",\"stored\":\"2020-01-01T00:00:00Z\",\"failCount\":0}\n",
+			    n, n, 2 + i % 10, 1 + i % 28, i + 1 > (dir "/" n ".json")
+			close(dir "/" n ".json")
+		}
+	}'
+	run_split -0 cert-expiring -A -s "$STORE"
+	assert_line_count 8000
+	# Most urgent first across the runs: by expiry (ties by due time).
+	assert_equal "$(jq -r .previous.notAfter "$OUTPUT_FILE" | sort -c 2>&1)" "" "order"
+	assert_equal "$(jq -r '.identifiers[0]' "$OUTPUT_FILE" | sort -u | wc -l)" 8000 "distinct names"
+	# /tmp full (a private mount, this command only): the documents that
+	# did not fit have nowhere to go. The store is reached through the
+	# working directory, which the mount does not hide.
+	run_split -2 unshare -m sh -c 'cd "$1" && mount -t tmpfs -o size=16k tmpfs /tmp &&
+		exec cert-expiring -A -s .' _ "$STORE"
+	assert_output ''
+	assert_stderr "cert-expiring: temporary file: No space left on device"
+}
+
 @test "the EXAMPLES of cert-expiring(1) and certstore(1) run" {
 	pebble_start
 	export WEBROOT=$T/www KEYS=$T/keys
