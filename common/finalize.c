@@ -88,7 +88,8 @@ finalize_have_key(const json_t *doc)
 
 /*
  * Polls the order while it is processing, until deadline. sent: the CSR
- * was sent just now, so the first request comes after the first wait
+ * was sent just now, so the order in doc is stale; otherwise doc holds it
+ * as the CA gave it a moment ago. Each request comes after a wait
  * (asking at once would find the order still processing).
  */
 static int
@@ -100,16 +101,16 @@ finalize_poll(struct acme *a, json_t *doc, long timeout, int sent,
 
 	poll_start(&p, timeout);
 	for (;;) {
-		if (sent && poll_wait(&p, ra) != 0) {
+		if (!sent && strcmp(order_status(doc), "processing") != 0)
+			return 0;
+		if (poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "order still processing when the timeout expired");
 			return -1;
 		}
-		sent = 1;
 		if (order_refresh(a, doc, 0, &ra, problem) != 0)
 			return -1;
-		if (strcmp(order_status(doc), "processing") != 0)
-			return 0;
+		sent = 0;
 	}
 }
 

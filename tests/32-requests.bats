@@ -160,3 +160,21 @@ count() {
 	run_split -0 cert-expiring -A -s "$STORE"
 	assert_equal "$(requests | wc -l)" 0 "requests" "$(requests)"
 }
+
+@test "an order the document calls ready but the CA has finalized: refused, read again, the certificate downloaded" {
+	acme-order <<<"$(doc late.example.com)" | acme-challenge -w "$WEBROOT" >"$T/ready"
+	assert_json "$T/ready" '.order.status == "ready"'
+	acme-finalize -s "$STORE" <"$T/ready" >"$T/done"
+	assert_json "$T/done" '.error == null and .order.status == "valid"'
+	# The same document again, as if that run's output were lost: it
+	# still says ready, and its key is there (certstore-put never ran).
+	jq -c '.order.status = "ready" | del(.certificate, .session)' "$T/done" >"$T/stale"
+	mark
+	run_split -0 acme-finalize -v -s "$STORE" <"$T/stale"
+	assert_json "$OUTPUT_FILE" '.error == null and .order.status == "valid"
+		and .certificate.serial == $s' --arg s "$(jq -r .certificate.serial "$T/done")"
+	# Finalize refused (orderNotReady), the order read, the certificate.
+	assert_equal "$(requests | grep -v '^GET /dir$\|^HEAD /nonce-plz$' | sed 's|/[^/]*$|/|')" \
+		"$(printf '%s\n' 'POST /finalize-order/' 'POST /my-order/' 'POST /certZ/')" "requests"
+	assert_contains "$stderr" "POST $(jq -r .order.finalize "$T/stale") 403 "
+}
