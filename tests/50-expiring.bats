@@ -641,10 +641,13 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	assert_equal "$(jq -r .previous.notAfter "$OUTPUT_FILE" | sort -c 2>&1)" "" "order"
 	assert_equal "$(jq -r '.identifiers[0]' "$OUTPUT_FILE" | sort -u | wc -l)" 8000 "distinct names"
 	# /tmp full (a private mount, this command only): the documents that
-	# did not fit have nowhere to go. The store is reached through the
-	# working directory, which the mount does not hide.
-	run_split -2 unshare -m sh -c 'cd "$1" && mount -t tmpfs -o size=16k tmpfs /tmp &&
-		exec cert-expiring -A -s .' _ "$STORE"
+	# did not fit have nowhere to go. The mount hides all of /tmp, where
+	# the store and even the checkout may be: the store is reached
+	# through the working directory, the command through a descriptor
+	# opened before.
+	run_split -2 unshare -m bash -c 'exec 3<"$2" && cd "$1" &&
+		mount -t tmpfs -o size=16k tmpfs /tmp &&
+		exec -a cert-expiring /proc/self/fd/3 -A -s .' _ "$STORE" "$(command -v cert-expiring)"
 	assert_output ''
 	assert_stderr "cert-expiring: temporary file: No space left on device"
 }
