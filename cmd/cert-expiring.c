@@ -91,7 +91,7 @@ main(int argc, char *argv[])
 		else if (ch == 'm' && (r.ari_max = conf_number(optarg,
 		    LONG_MAX)) == -1)
 			bad = "--ari-max: want a positive number";
-		else if (ch == 'n' && renew_time_parse(optarg, &r.p.now) != 0)
+		else if (ch == 'n' && state_time_parse(optarg, &r.p.now) != 0)
 			bad = "--now: want an RFC 3339 time such as "
 			    "2027-01-31T00:00:00Z";
 		else if (ch == 'R' && (r.rate = parse_rate(optarg)) < 0)

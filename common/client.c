@@ -10,7 +10,6 @@
 #include "conf.h"
 #include "diag.h"
 #include "http.h"
-#include "renew.h"
 #include "state.h"
 
 int
@@ -119,7 +118,7 @@ client_session(const struct client *c, json_t *doc)
 
 	if (!json_is_object(s) || dir == NULL ||
 	    strcmp(dir, c->directory) != 0 ||
-	    renew_time_parse(state_str(s, "time"), &t) != 0 ||
+	    state_time_parse(state_str(s, "time"), &t) != 0 ||
 	    t > now + 60 || now - t > CLIENT_SESSION_AGE)
 		return NULL;
 	return s;

@@ -22,77 +22,6 @@
 #define RENEW_SALT_SPREAD 0x5350524541440001ULL
 #define RENEW_SALT_JITTER 0x4a49545445520002ULL
 
-/* Reads n decimal digits. */
-static int
-renew_digits(const char *s, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
-/* The zone of an RFC 3339 time ("Z" or "+hh:mm"), in seconds east. */
-static int
-renew_zone(const char *s, long long *off)
-{
-	int h, m;
-
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-		*off = 0;
-		return 0;
-	}
-	if ((s[0] != '+' && s[0] != '-') || renew_digits(s + 1, 2, &h) != 0 ||
-	    s[3] != ':' || renew_digits(s + 4, 2, &m) != 0 || s[6] != '\0' ||
-	    h > 23 || m > 59)
-		return -1;
-	*off = (s[0] == '-' ? -1 : 1) * (h * 3600LL + m * 60LL);
-	return 0;
-}
-
-int
-renew_time_parse(const char *s, long long *t)
-{
-	struct tm tm;
-	long long off;
-	time_t tt;
-	int y, mo, d, h, mi, se;
-
-	if (s == NULL || strlen(s) < 20 || renew_digits(s, 4, &y) != 0 ||
-	    s[4] != '-' || renew_digits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
-	    renew_digits(s + 8, 2, &d) != 0 || (s[10] != 'T' && s[10] != 't') ||
-	    renew_digits(s + 11, 2, &h) != 0 || s[13] != ':' ||
-	    renew_digits(s + 14, 2, &mi) != 0 || s[16] != ':' ||
-	    renew_digits(s + 17, 2, &se) != 0)
-		return -1;
-	s += 19;
-	if (*s == '.') {
-		if (s[1] < '0' || s[1] > '9')
-			return -1;
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			continue;
-	}
-	if (renew_zone(s, &off) != 0 || y < 1970 || mo < 1 || mo > 12 ||
-	    d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	if ((tt = timegm(&tm)) == (time_t)-1 || tm.tm_mday != d)
-		return -1; /* 31 April */
-	*t = (long long)tt - off;
-	return 0;
-}
-
 int
 renew_parse_shard(const char *s, unsigned long *i, unsigned long *n)
 {
@@ -314,7 +243,7 @@ renew_validation_cap(const json_t *failures, long long now)
 
 	json_array_foreach(failures, i, e) {
 		if (n == sizeof(t) / sizeof(t[0]) || !renew_is_validation(e) ||
-		    renew_time_parse(state_str(e, "time"), &v) != 0 ||
+		    state_time_parse(state_str(e, "time"), &v) != 0 ||
 		    v > now || v <= now - 3600)
 			continue;
 		/* Insertion sort: the history is short. */
@@ -334,11 +263,11 @@ renew_fail_times(const json_t *meta, struct renew_info *ri)
 {
 	const json_t *err = json_object_get(meta, "lastError");
 
-	if (renew_time_parse(state_str(err, "time"), &ri->last_failure) != 0 &&
-	    renew_time_parse(state_str(meta, "firstFailure"),
+	if (state_time_parse(state_str(err, "time"), &ri->last_failure) != 0 &&
+	    state_time_parse(state_str(meta, "firstFailure"),
 	    &ri->last_failure) != 0)
 		ri->last_failure = 0;
-	if (renew_time_parse(state_str(meta, "firstFailure"),
+	if (state_time_parse(state_str(meta, "firstFailure"),
 	    &ri->first_failure) != 0 || ri->first_failure > ri->last_failure)
 		ri->first_failure = ri->last_failure;
 }
@@ -354,7 +283,7 @@ renew_failures(const json_t *meta, const struct renew_policy *p,
 	renew_fail_times(meta, ri);
 	ri->class = renew_classify(err, ri->unpause, sizeof(ri->unpause));
 	ri->next = ri->last_failure + renew_backoff(ri->key, ri->fail_count);
-	if (renew_time_parse(state_str(err, "retryAfter"), &ra) == 0 &&
+	if (state_time_parse(state_str(err, "retryAfter"), &ra) == 0 &&
 	    ra > ri->next)
 		ri->next = ra;
 	park = p->park_days;
@@ -402,10 +331,10 @@ renew_assess(const json_t *meta, const struct renew_policy *p,
 	}
 	if ((na = state_str(meta, "notAfter")) != NULL) {
 		nb = state_str(meta, "notBefore");
-		if (renew_time_parse(na, &ri->not_after) != 0 ||
-		    (nb != NULL && renew_time_parse(nb, &ri->not_before) != 0)) {
+		if (state_time_parse(na, &ri->not_after) != 0 ||
+		    (nb != NULL && state_time_parse(nb, &ri->not_before) != 0)) {
 			snprintf(why, whylen, "metadata: %s is not an RFC 3339 "
-			    "time", renew_time_parse(na, &added) != 0 ?
+			    "time", state_time_parse(na, &added) != 0 ?
 			    "notAfter" : "notBefore");
 			return -1;
 		}
@@ -415,7 +344,7 @@ renew_assess(const json_t *meta, const struct renew_policy *p,
 		ri->due = renew_due(ri->not_before, ri->not_after, p->window,
 		    ri->key);
 		renew_ari(meta, ri);
-	} else if (renew_time_parse(state_str(meta, "added"), &added) == 0 &&
+	} else if (state_time_parse(state_str(meta, "added"), &added) == 0 &&
 	    added < p->now)
 		ri->due = added;
 	else

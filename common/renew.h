@@ -91,12 +91,6 @@ struct renew_info {
 /* "I/N" with 1 <= I <= N <= RENEW_SHARDS_MAX into *i and *n; 0 or -1. */
 int renew_parse_shard(const char *s, unsigned long *i, unsigned long *n);
 
-/*
- * Parses an RFC 3339 time ("2026-11-25T10:00:00Z", fraction and numeric
- * offset allowed) into *t. Returns 0 or -1.
- */
-int renew_time_parse(const char *s, long long *t);
-
 /* 64-bit FNV-1a of the octets of s. */
 uint64_t renew_hash(const char *s);
 

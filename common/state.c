@@ -29,6 +29,77 @@ state_time(long long t, char *buf, size_t len)
 	return buf;
 }
 
+/* Reads n decimal digits. */
+static int
+state_digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/* The zone of an RFC 3339 time ("Z" or "+hh:mm"), in seconds east. */
+static int
+state_zone(const char *s, long long *off)
+{
+	int h, m;
+
+	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
+		*off = 0;
+		return 0;
+	}
+	if ((s[0] != '+' && s[0] != '-') || state_digits(s + 1, 2, &h) != 0 ||
+	    s[3] != ':' || state_digits(s + 4, 2, &m) != 0 || s[6] != '\0' ||
+	    h > 23 || m > 59)
+		return -1;
+	*off = (s[0] == '-' ? -1 : 1) * (h * 3600LL + m * 60LL);
+	return 0;
+}
+
+int
+state_time_parse(const char *s, long long *t)
+{
+	struct tm tm;
+	long long off;
+	time_t tt;
+	int y, mo, d, h, mi, se;
+
+	if (s == NULL || strlen(s) < 20 || state_digits(s, 4, &y) != 0 ||
+	    s[4] != '-' || state_digits(s + 5, 2, &mo) != 0 || s[7] != '-' ||
+	    state_digits(s + 8, 2, &d) != 0 || (s[10] != 'T' && s[10] != 't') ||
+	    state_digits(s + 11, 2, &h) != 0 || s[13] != ':' ||
+	    state_digits(s + 14, 2, &mi) != 0 || s[16] != ':' ||
+	    state_digits(s + 17, 2, &se) != 0)
+		return -1;
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return -1;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			continue;
+	}
+	if (state_zone(s, &off) != 0 || y < 1970 || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	if ((tt = timegm(&tm)) == (time_t)-1 || tm.tm_mday != d)
+		return -1; /* 31 April */
+	*t = (long long)tt - off;
+	return 0;
+}
+
 /* Builds the error object; every member is a copy. */
 static void
 state_set_error(json_t *doc, const char *step, const char *type,

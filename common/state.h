@@ -58,4 +58,13 @@ int state_set_str(json_t *obj, const char *key, const char *s);
 /* Current time (or t when t > 0) as RFC 3339 UTC into buf (>= 21 bytes). */
 char *state_time(long long t, char *buf, size_t len);
 
+/*
+ * Parses the RFC 3339 time s ("2026-11-25T10:00:00Z"; a fraction, which
+ * is dropped, and a numeric offset "+hh:mm" allowed; lower-case "t" and
+ * "z" too; from 1970 on) into *t, seconds since the epoch, UTC. s is
+ * borrowed and may be NULL. Returns 0, or -1 with *t untouched when s is
+ * NULL or not such a time (31 April, 24:00, no zone, trailing text).
+ */
+int state_time_parse(const char *s, long long *t);
+
 #endif

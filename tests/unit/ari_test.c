@@ -48,7 +48,7 @@ tm(const json_t *obj, const char *key)
 {
 	long long t;
 
-	return renew_time_parse(state_str(obj, key), &t) == 0 ? t : -1;
+	return state_time_parse(state_str(obj, key), &t) == 0 ? t : -1;
 }
 
 static void

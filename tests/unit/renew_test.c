@@ -32,41 +32,6 @@ parse(const char *text)
 }
 
 static void
-test_time(void)
-{
-	static const struct {
-		const char	*s;
-		long long	 t;
-	} ok[] = {
-		{ "2027-01-01T00:00:00Z", T0 },
-		{ "2027-01-01t00:00:00z", T0 },
-		{ "2027-01-01T00:00:00.123456Z", T0 },
-		{ "2027-01-01T01:30:00+01:30", T0 },
-		{ "2026-12-31T23:00:00-01:00", T0 },
-		{ "1970-01-01T00:00:00Z", 0 },
-		{ "2028-02-29T00:00:00Z", T0 + 424 * DAY },
-	};
-	static const char *const bad[] = { "", "2027-01-01", "2027-01-01T00:00:00",
-	    "2027-01-01 00:00:00Z", "2027-02-29T00:00:00Z", "2027-13-01T00:00:00Z",
-	    "2027-01-01T24:00:00Z", "2027-01-01T00:00:00.Z", "1969-12-31T23:59:59Z",
-	    "2027-01-01T00:00:00+0100", "2027-01-01T00:00:00Zjunk", "x027-01-01T00:00:00Z" };
-	long long t;
-	size_t i;
-
-	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		t = -1;
-		if (renew_time_parse(ok[i].s, &t) != 0)
-			fail(ok[i].s, "refused");
-		want_ll(ok[i].s, t, ok[i].t);
-	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (renew_time_parse(bad[i], &t) == 0)
-			fail(bad[i], "accepted as %lld", t);
-	if (renew_time_parse(NULL, &t) == 0)
-		fail("NULL time", "accepted");
-}
-
-static void
 test_numbers(void)
 {
 	unsigned long i = 0, n = 0;
@@ -604,7 +569,6 @@ test_summary(void)
 int
 main(void)
 {
-	test_time();
 	test_numbers();
 	test_hash();
 	test_due();
