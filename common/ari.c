@@ -9,7 +9,7 @@
 
 #include "acme.h"
 #include "ari.h"
-#include "renew.h"
+#include "hash.h"
 #include "state.h"
 
 #define ARI_SALT 0x4152494152490003ULL
@@ -56,13 +56,12 @@ ari_info_get(const json_t *meta, struct ari_info *ai)
 long long
 ari_choose(const char *certid, long long start, long long end)
 {
-	uint64_t h = renew_hash(certid) ^ ARI_SALT;
+	uint64_t h = hash_name(certid) ^ ARI_SALT;
 
 	if (end <= start)
 		return start;
-	h = (h ^ (uint64_t)start) * 0x100000001b3ULL;
-	h = (h ^ (uint64_t)end) * 0x100000001b3ULL;
-	return start + renew_spread(h, end - start);
+	h = hash_more(hash_more(h, (uint64_t)start), (uint64_t)end);
+	return start + hash_spread(h, end - start);
 }
 
 long long

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "expiring.h"
+#include "hash.h"
 #include "http.h"
 #include "renew.h"
 #include "state.h"
@@ -328,7 +329,7 @@ expiring_each(const char *name, json_t *meta, void *arg)
 		r->status = 1;
 		return 0;
 	}
-	if (r->shards > 1 && renew_shard(name, r->shards) != r->shard)
+	if (r->shards > 1 && hash_shard(name, r->shards) != r->shard)
 		return 0;
 	if (r->ari && ari_wanted(meta, r->directory, r->p.now))
 		return cand_add(r, name, meta); /* handled after the request */

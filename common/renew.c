@@ -4,8 +4,8 @@
  *
  * Every pseudo-random choice (the due point in its window, the jitter of
  * a backoff, the time picked in the CA's window) comes from a hash of the
- * name or CertID, so runs on any machine and at any time agree, and a dry
- * run with --now shows what a real one will do.
+ * name or CertID (hash.h), so runs on any machine and at any time agree,
+ * and a dry run with --now shows what a real one will do.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 
 #include "ari.h"
 #include "conf.h"
+#include "hash.h"
 #include "renew.h"
 #include "state.h"
 
@@ -42,51 +43,6 @@ renew_parse_shard(const char *s, unsigned long *i, unsigned long *n)
 	return 0;
 }
 
-uint64_t
-renew_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-/* splitmix64's finaliser: spreads the bits of x over the whole word. */
-static uint64_t
-renew_mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* h as a fraction of span: 0 <= result < span (span below 2^32). */
-static long long
-renew_scale(uint64_t h, long long span)
-{
-	if (span <= 0)
-		return 0;
-	if (span > 0xffffffffLL)
-		span = 0xffffffffLL;
-	return (long long)(((h >> 32) * (uint64_t)span) >> 32);
-}
-
-long long
-renew_spread(uint64_t h, long long span)
-{
-	return renew_scale(renew_mix(h), span);
-}
-
-unsigned long
-renew_shard(const char *name, unsigned long n)
-{
-	return n == 0 ? 1 : (unsigned long)(renew_hash(name) % n) + 1;
-}
-
 long long
 renew_due(long long nb, long long na, long long window, const char *key)
 {
@@ -101,7 +57,7 @@ renew_due(long long nb, long long na, long long window, const char *key)
 	/* Short lifetimes: soon after half of it, to leave time for retries. */
 	spread = window <= 0 && life > 0 && life < RENEW_SHORT_LIFETIME ?
 	    w / 4 : w / 2;
-	return na - w + renew_spread(renew_hash(key) ^ RENEW_SALT_SPREAD,
+	return na - w + hash_spread(hash_name(key) ^ RENEW_SALT_SPREAD,
 	    spread);
 }
 
@@ -112,8 +68,8 @@ renew_backoff(const char *key, long long count)
 	long long b;
 
 	b = steps[count < 1 ? 0 : count > 4 ? 3 : count - 1];
-	return b + renew_scale(renew_mix(renew_hash(key) ^
-	    renew_mix((uint64_t)count ^ RENEW_SALT_JITTER)), b / 10);
+	return b + hash_spread(hash_name(key) ^
+	    hash_mix((uint64_t)count ^ RENEW_SALT_JITTER), b / 10);
 }
 
 /* The ACME problem type without its prefix, or NULL for other types. */

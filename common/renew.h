@@ -17,7 +17,6 @@
 #ifndef RENEW_H
 #define RENEW_H
 
-#include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
 
@@ -90,18 +89,6 @@ struct renew_info {
 
 /* "I/N" with 1 <= I <= N <= RENEW_SHARDS_MAX into *i and *n; 0 or -1. */
 int renew_parse_shard(const char *s, unsigned long *i, unsigned long *n);
-
-/* 64-bit FNV-1a of the octets of s. */
-uint64_t renew_hash(const char *s);
-
-/*
- * A pseudo-random offset from 0 to span - 1 fixed by h (span up to 2^32;
- * 0 when span <= 0): h mixed by splitmix64's finaliser, scaled.
- */
-long long renew_spread(uint64_t h, long long span);
-
-/* The shard of name among n (1..n): renew_hash(name) % n + 1. */
-unsigned long renew_shard(const char *name, unsigned long n);
 
 /*
  * The due point of a certificate valid from nb to na, for the name key:

@@ -11,6 +11,7 @@
 
 #include <libpsl.h>
 
+#include "hash.h"
 #include "renew.h"
 
 const char *
@@ -207,7 +208,7 @@ renew_count_find(struct renew_counts *c, const char *key, size_t len)
 {
 	struct renew_count *t = c->t;
 	size_t i, cap = c->cap, ncap;
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h;
 
 	if (c->used * 2 >= cap) { /* grow, then look again */
 		ncap = cap ? cap * 2 : 64;
@@ -223,8 +224,7 @@ renew_count_find(struct renew_counts *c, const char *key, size_t len)
 				    strlen(t[i].key)) = t[i];
 		free(t);
 	}
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	h = hash_bytes(key, len);
 	for (i = h & (c->cap - 1); c->t[i].key != NULL;
 	    i = (i + 1) & (c->cap - 1))
 		if (strlen(c->t[i].key) == len &&

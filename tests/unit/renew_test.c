@@ -56,32 +56,6 @@ test_numbers(void)
 }
 
 static void
-test_hash(void)
-{
-	unsigned long count[4] = { 0, 0, 0, 0 }, s;
-	char name[64];
-	int i;
-
-	/* FNV-1a 64-bit test vectors. */
-	if (renew_hash("") != 0xcbf29ce484222325ULL ||
-	    renew_hash("a") != 0xaf63dc4c8601ec8cULL ||
-	    renew_hash("foobar") != 0x85944171f73967e8ULL)
-		fail("renew_hash", "not FNV-1a 64");
-	for (i = 0; i < 4000; i++) {
-		snprintf(name, sizeof(name), "host%d.example.com", i);
-		s = renew_shard(name, 4);
-		if (s < 1 || s > 4) {
-			fail(name, "shard %lu of 4", s);
-			return;
-		}
-		count[s - 1]++;
-	}
-	for (i = 0; i < 4; i++)
-		want_range("names in a shard", (long long)count[i], 850, 1150);
-	want_ll("shard of 1", (long long)renew_shard("x", 1), 1);
-}
-
-static void
 test_due(void)
 {
 	long long na = T0 + 90 * DAY, d, lo = na, hi = 0;
@@ -570,7 +544,6 @@ int
 main(void)
 {
 	test_numbers();
-	test_hash();
 	test_due();
 	test_backoff();
 	test_classify();
