@@ -21,6 +21,7 @@
 #include "http.h"
 #include "expiring.h"
 #include "renew.h"
+#include "renewq.h"
 #include "state.h"
 #include "store.h"
 

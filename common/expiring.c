@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "http.h"
 #include "renew.h"
+#include "renewq.h"
 #include "state.h"
 #include "store.h"
 

@@ -1,6 +1,6 @@
 /*
  * expiring: one run of cert-expiring over a store: every name's metadata
- * read once (store_list), the due ones queued (renew.h), and with a CA
+ * read once (store_list), the due ones queued (renewq.h), and with a CA
  * that offers renewal information (RFC 9773, ari.h) a second pass that
  * asks about the certificates set aside, oldest nextCheck first, no
  * faster than the rate and at most ari_max of them, storing each answer
@@ -21,6 +21,7 @@
 
 #include "ari.h"
 #include "renew.h"
+#include "renewq.h"
 #include "store.h"
 
 /* Default --http-timeout for renewal-info requests, in seconds. */

@@ -12,12 +12,12 @@
  * instead of the lifetime.
  *
  * Times are seconds since the epoch, UTC. Nothing here prints; reasons go
- * into the caller's why buffer. The queue and the summary are renewq.c.
+ * into the caller's why buffer. The queue and the summary are renewq.h.
  */
 #ifndef RENEW_H
 #define RENEW_H
 
-#include <stdio.h>
+#include <stddef.h>
 #include <jansson.h>
 
 #include "ari.h"
@@ -147,63 +147,5 @@ int renew_ids(struct store *s, const char *name, const json_t *meta,
  */
 json_t *renew_doc(const json_t *meta, const struct renew_info *ri,
     const json_t *ids);
-
-/* renewq.c: */
-
-/*
- * The registered domain of name (the wildcard label dropped) by the
- * public suffix list, or name itself when it has none (a public suffix,
- * a single label). Borrows from name.
- */
-const char *renew_registered_domain(const char *name);
-
-/*
- * The due documents: add in any order, write most urgent first. Beyond
- * about memory bytes (0: RENEW_QUEUE_MEMORY) they are sorted into
- * temporary files (tmpfile(3): unnamed, gone with the process) and merged
- * when written, so memory does not grow with the number due.
- */
-#define RENEW_QUEUE_MEMORY (2u * 1024 * 1024)
-struct renew_queue;
-
-struct renew_queue *renew_queue_new(size_t memory);
-void renew_queue_free(struct renew_queue *q);
-
-/*
- * Adds doc (borrowed) for ri. Returns 0 or -1 (errno: out of memory, or a
- * temporary file could not be written).
- */
-int renew_queue_add(struct renew_queue *q, const struct renew_info *ri,
-    const json_t *doc);
-
-/*
- * When renew_queue_add() or renew_queue_write() failed on a temporary
- * file (full or unwritable), its errno; else 0, and the failure was
- * memory or the output.
- */
-int renew_queue_tmp_errno(const struct renew_queue *q);
-
-/*
- * Writes the documents as JSON Lines, by notAfter (no certificate first),
- * then due time, then name; with max_per_domain > 0, at most that many
- * per registered domain, a document counting for each domain of its
- * identifiers. Returns the number written, or -1 (errno) on a write or
- * allocation error.
- */
-long renew_queue_write(struct renew_queue *q, FILE *out,
-    long max_per_domain);
-
-/* Counts for --summary; zero it, then add each name. */
-struct renew_summary {
-	long		 managed, due, expiring, failing, parked, expired;
-	long		 alarm;   /* names that make the exit status 1 */
-	json_t		*paused;  /* [{name, unpause}], owned */
-};
-
-int renew_summary_add(struct renew_summary *sum,
-    const struct renew_info *ri, long long now);
-
-/* The summary object (new); frees sum's members. */
-json_t *renew_summary_json(struct renew_summary *sum);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * renewq: the two outputs of cert-expiring(1) (see renew.h): the queue of
+ * renewq: the two outputs of cert-expiring(1) (see renewq.h): the queue of
  * due documents, written most urgent first and limited per registered
  * domain, and the summary for a monitor.
  */
@@ -12,7 +12,7 @@
 #include <libpsl.h>
 
 #include "hash.h"
-#include "renew.h"
+#include "renewq.h"
 
 const char *
 renew_registered_domain(const char *name)

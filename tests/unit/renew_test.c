@@ -1,6 +1,7 @@
 /*
- * Unit tests of common/renew.c, the renewal policy. Silent on success; on
- * failure prints each broken case and exits 1.
+ * Unit tests of common/renew.c, the renewal policy, and common/renewq.c,
+ * its queue and summary. Silent on success; on failure prints each broken
+ * case and exits 1.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "conf.h"
 #include "renew.h"
+#include "renewq.h"
 
 #define UNIT_PROG "renew_test"
 #include "unit.h"
