@@ -27,7 +27,7 @@ UNITBINS = $(patsubst tests/unit/%.c,build/unit/%,$(UNITSRC))
 SCRIPTS  = $(filter-out %.md %.conf %.service %.timer %.cron,$(wildcard scripts/*))
 MANPAGES = $(wildcard man/*.[1-9])
 
-all: $(BINS) $(UNITBINS)
+all: $(BINS) $(UNITBINS) build/conf-table
 
 # Rebuild everything when the compiler or flags change.
 build/flags: FORCE
@@ -49,6 +49,14 @@ bin/%: cmd/%.c build/libacmepipe.a common/*.h build/flags
 build/unit/%: tests/unit/%.c tests/unit/*.h build/libacmepipe.a common/*.h build/flags
 	@mkdir -p build/unit
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libacmepipe.a $(PKG_LIBS)
+
+# The option/variable table (common/conf_table.h), one tab-separated row
+# a line, for tests/26-conf.bats.
+build/conf-table: tests/conf-table.c build/libacmepipe.a common/*.h build/flags
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libacmepipe.a
+
+conf-table: build/conf-table
+	@build/conf-table
 
 check: all
 	tests/run
@@ -137,7 +145,7 @@ fuzz-run-%: build/fuzz/%
 
 .PHONY: fuzz fuzz-run
 
-.PHONY: all check check-scale check-asan demo lint install uninstall clean FORCE
+.PHONY: all conf-table check check-scale check-asan demo lint install uninstall clean FORCE
 .SECONDARY:
 
 # Benchmark against Debian's ACME clients (bench/README.md); writes

@@ -15,7 +15,6 @@
 #include "stream.h"
 
 #define STEP "acme-challenge"
-#define DEFAULT_TIMEOUT 120
 
 struct ctx {
 	struct client		c;
@@ -52,14 +51,14 @@ setup(struct ctx *x, const char *timeout, char *why, size_t whylen)
 {
 	const char *t;
 
-	x->o.type = conf_get(x->o.type, "ACMEPIPE_CHALLENGE_TYPE", "http-01");
+	x->o.type = conf_value(CONF_V_CHALLENGE_TYPE, x->o.type);
 	/* An option for either provisioner beats both variables. */
 	if (x->o.prov.webroot == NULL && x->o.prov.hook == NULL) {
-		x->o.prov.webroot = conf_get(NULL, "ACMEPIPE_WEBROOT", NULL);
-		x->o.prov.hook = conf_get(NULL, "ACMEPIPE_HOOK", NULL);
+		x->o.prov.webroot = conf_value(CONF_V_WEBROOT, NULL);
+		x->o.prov.hook = conf_value(CONF_V_HOOK, NULL);
 	}
-	t = conf_get(timeout, "ACMEPIPE_TIMEOUT", NULL);
-	x->o.timeout = t != NULL ? conf_seconds(t) : DEFAULT_TIMEOUT;
+	t = conf_value(CONF_V_TIMEOUT, timeout);
+	x->o.timeout = conf_seconds(t);
 	if (x->o.timeout < 0) {
 		snprintf(why, whylen, "timeout: not a number of seconds: %s", t);
 		return -1;

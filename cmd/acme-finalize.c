@@ -18,7 +18,6 @@
 #include "stream.h"
 
 #define STEP "acme-finalize"
-#define DEFAULT_TIMEOUT 120
 
 struct ctx {
 	struct client		c;
@@ -63,13 +62,12 @@ setup(struct ctx *x, const char *store, const char *timeout, char *why,
 {
 	const char *t;
 
-	x->o.key_type = conf_get(x->o.key_type, "ACMEPIPE_KEY_TYPE", "ec-p256");
-	x->o.preferred = conf_get(x->o.preferred, "ACMEPIPE_PREFERRED_CHAIN",
-	    NULL);
+	x->o.key_type = conf_value(CONF_V_KEY_TYPE, x->o.key_type);
+	x->o.preferred = conf_value(CONF_V_PREFERRED_CHAIN, x->o.preferred);
 	/* --store is an option: it beats ACMEPIPE_KEY_DIR. */
 	if (x->o.key_dir == NULL && store == NULL)
-		x->o.key_dir = conf_get(NULL, "ACMEPIPE_KEY_DIR", NULL);
-	store = conf_get(store, "ACMEPIPE_STORE", NULL);
+		x->o.key_dir = conf_value(CONF_V_KEY_DIR, NULL);
+	store = conf_value(CONF_V_STORE, store);
 	if (x->o.key_dir == NULL && store != NULL) {
 		/* The store's private area (see acmepipe-store(5)). */
 		if ((x->store = store_open(store, NULL, why, whylen)) == NULL)
@@ -86,8 +84,8 @@ setup(struct ctx *x, const char *store, const char *timeout, char *why,
 		    " rsa2048, rsa3072, rsa4096)", x->o.key_type);
 		return -1;
 	}
-	t = conf_get(timeout, "ACMEPIPE_TIMEOUT", NULL);
-	x->o.timeout = t != NULL ? conf_seconds(t) : DEFAULT_TIMEOUT;
+	t = conf_value(CONF_V_TIMEOUT, timeout);
+	x->o.timeout = conf_seconds(t);
 	if (x->o.timeout < 0) {
 		snprintf(why, whylen, "timeout: not a number of seconds: %s", t);
 		return -1;

@@ -102,7 +102,7 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	x.profile = conf_get(x.profile, "ACMEPIPE_PROFILE", NULL);
+	x.profile = conf_value(CONF_V_PROFILE, x.profile);
 	if (client_setup(c, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
 		return 2;

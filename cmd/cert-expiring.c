@@ -138,8 +138,8 @@ main(int argc, char *argv[])
 	}
 	r.p.window = days * RENEW_DAY;
 	r.p.park_days = (int)park;
-	if ((dir = conf_get(dir, "ACMEPIPE_STORE", NULL)) == NULL) {
-		diag_warnx("--store: missing (or set ACMEPIPE_STORE)");
+	if ((dir = conf_value(CONF_V_STORE, dir)) == NULL) {
+		diag_warnx("--store: missing (or set %s)", CONF_ENV(STORE));
 		return 2;
 	}
 	if ((r.s = store_open(dir, &o, why, sizeof(why))) == NULL) {

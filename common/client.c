@@ -40,19 +40,18 @@ client_setup(struct client *c, char *why, size_t whylen)
 	/* --staging is an option: it beats ACMEPIPE_DIRECTORY. */
 	if (c->directory == NULL && c->staging)
 		c->directory = CONF_LE_STAGING;
-	c->directory = conf_get(c->directory, "ACMEPIPE_DIRECTORY",
-	    conf_flag("ACMEPIPE_STAGING") ?
+	c->directory = conf_get(c->directory, CONF_ENV(DIRECTORY),
+	    conf_flag(CONF_ENV(STAGING)) ?
 	    CONF_LE_STAGING : CONF_LE_PRODUCTION);
-	c->ca_bundle = conf_get(c->ca_bundle, "ACMEPIPE_CA_BUNDLE", NULL);
-	c->account_key = conf_get(c->account_key, "ACMEPIPE_ACCOUNT_KEY",
-	    CLIENT_ACCOUNT_KEY);
-	c->contact = conf_get(c->contact, "ACMEPIPE_CONTACT", NULL);
-	c->eab_kid = conf_get(c->eab_kid, "ACMEPIPE_EAB_KID", NULL);
-	c->eab_hmac = conf_get(c->eab_hmac, "ACMEPIPE_EAB_HMAC_KEY", NULL);
-	if (!c->agree_tos && conf_flag("ACMEPIPE_AGREE_TOS"))
+	c->ca_bundle = conf_value(CONF_V_CA_BUNDLE, c->ca_bundle);
+	c->account_key = conf_value(CONF_V_ACCOUNT_KEY, c->account_key);
+	c->contact = conf_value(CONF_V_CONTACT, c->contact);
+	c->eab_kid = conf_value(CONF_V_EAB_KID, c->eab_kid);
+	c->eab_hmac = conf_value(CONF_V_EAB_HMAC_KEY, c->eab_hmac);
+	if (!c->agree_tos && conf_flag(CONF_ENV(AGREE_TOS)))
 		c->agree_tos = 1;
-	t = conf_get(c->http_timeout, "ACMEPIPE_HTTP_TIMEOUT", NULL);
-	timeout = t != NULL ? conf_seconds(t) : CLIENT_HTTP_TIMEOUT;
+	t = conf_value(CONF_V_HTTP_TIMEOUT, c->http_timeout);
+	timeout = conf_seconds(t);
 	if (timeout < 0) {
 		snprintf(why, whylen, "http timeout: not a number of seconds: %s",
 		    t);

@@ -1,9 +1,9 @@
 /*
  * client: what every command that talks to the CA shares: its options
  * (directory, CA bundle, account key, registration, timeout), their
- * ACMEPIPE_* variables and defaults, and one ACME session opened lazily
- * for the first document that needs it, so that a stream of failed
- * documents makes no request at all.
+ * ACMEPIPE_* variables and defaults (conf_table.h), and one ACME session
+ * opened lazily for the first document that needs it, so that a stream
+ * of failed documents makes no request at all.
  */
 #ifndef CLIENT_H
 #define CLIENT_H
@@ -13,15 +13,11 @@
 
 #include "acme.h"
 
-/* Default account key (ACMEPIPE_ACCOUNT_KEY, --account-key). */
-#define CLIENT_ACCOUNT_KEY "/var/lib/acmepipe/account.key"
 /*
  * A session (directory and nonce) a previous step left in a document is
  * used for this many seconds; after that the directory is fetched again.
  */
 #define CLIENT_SESSION_AGE 600
-/* Default HTTP timeout in seconds (ACMEPIPE_HTTP_TIMEOUT, --http-timeout). */
-#define CLIENT_HTTP_TIMEOUT 30
 
 /* Short options shared by every ACME command; a command appends its own. */
 #define CLIENT_SHORTOPTS "d:C:k:Sac:E:M:T:vh"

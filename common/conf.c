@@ -5,6 +5,19 @@
 
 #include "conf.h"
 
+#define CONF_V_ROW(id, env, lo, sh, def, what) \
+	[CONF_V_##id] = { env, lo, sh, def, what },
+const struct conf_var conf_vars[CONF_NVARS] = {
+	CONF_TABLE(CONF_V_ROW)
+};
+#undef CONF_V_ROW
+
+const char *
+conf_value(enum conf_id id, const char *opt)
+{
+	return conf_get(opt, conf_vars[id].env, conf_vars[id].def);
+}
+
 const char *
 conf_get(const char *opt, const char *env, const char *def)
 {

@@ -1,8 +1,40 @@
 /*
- * conf: option, then ACMEPIPE_* environment variable, then default.
+ * conf: option, then ACMEPIPE_* environment variable, then default. The
+ * variables, their options and defaults are the rows of conf_table.h.
  */
 #ifndef CONF_H
 #define CONF_H
+
+#include "conf_table.h"
+
+/* A row of conf_table.h; every member is a string constant or NULL. */
+struct conf_var {
+	const char	*env;      /* "ACMEPIPE_..." */
+	const char	*longopt;  /* without "--", or NULL */
+	int		 shortopt; /* or 0 */
+	const char	*def;      /* or NULL */
+	const char	*meaning;
+};
+
+/* The rows, by id: conf_vars[CONF_V_STORE] is ACMEPIPE_STORE's. */
+#define CONF_V_ID(id, env, lo, sh, def, what) CONF_V_##id,
+enum conf_id {
+	CONF_TABLE(CONF_V_ID)
+	CONF_NVARS
+};
+#undef CONF_V_ID
+
+extern const struct conf_var conf_vars[CONF_NVARS];
+
+/* The variable of row id, a string constant: CONF_ENV(STORE). */
+#define CONF_ENV(id) (conf_vars[CONF_V_##id].env)
+
+/*
+ * conf_get() with row id's variable and default: opt when non-NULL, else
+ * the variable when set and non-empty, else the table's default (which
+ * may be NULL). Borrowed, as conf_get()'s.
+ */
+const char *conf_value(enum conf_id id, const char *opt);
 
 /*
  * Returns opt when non-NULL, else getenv(env) when set and non-empty, else
@@ -19,9 +51,5 @@ long conf_number(const char *s, long max);
 
 /* Parses a positive decimal number of seconds; -1 when s is not one. */
 long conf_seconds(const char *s);
-
-/* Let's Encrypt's directories (production is the default). */
-#define CONF_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
-#define CONF_LE_STAGING "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 #endif

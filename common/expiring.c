@@ -287,7 +287,8 @@ expiring_ari_setup(struct expiring *r, const char *ca_bundle,
 {
 	long t = EXPIRING_HTTP_TIMEOUT;
 
-	r->directory = conf_get(r->directory, "ACMEPIPE_DIRECTORY", NULL);
+	/* No default directory: without one, no renewal information. */
+	r->directory = conf_get(r->directory, CONF_ENV(DIRECTORY), NULL);
 	if (r->directory == NULL || r->summary)
 		return 0;
 	if (strncmp(r->directory, "https://", 8) != 0 ||
@@ -296,13 +297,14 @@ expiring_ari_setup(struct expiring *r, const char *ca_bundle,
 		    r->directory);
 		return -1;
 	}
-	ca_bundle = conf_get(ca_bundle, "ACMEPIPE_CA_BUNDLE", NULL);
+	ca_bundle = conf_value(CONF_V_CA_BUNDLE, ca_bundle);
 	if (ca_bundle != NULL && access(ca_bundle, R_OK) != 0) {
 		snprintf(why, whylen, "ca bundle %s: %s", ca_bundle,
 		    strerror(errno));
 		return -1;
 	}
-	timeout = conf_get(timeout, "ACMEPIPE_HTTP_TIMEOUT", NULL);
+	/* Its own default, EXPIRING_HTTP_TIMEOUT, not the table's. */
+	timeout = conf_get(timeout, CONF_ENV(HTTP_TIMEOUT), NULL);
 	if (timeout != NULL && (t = conf_seconds(timeout)) <= 0) {
 		snprintf(why, whylen, "--http-timeout: want a number of "
 		    "seconds: %s", timeout);
