@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "acme.h"
+#include "afile.h"
 #include "jws.h"
 #include "key.h"
 #include "state.h"
@@ -447,39 +448,38 @@ acme_cache_read(struct acme *a, const char *key_path)
 	json_decref(c);
 }
 
+/*
+ * Not durable (afile.h): a cache lost to a power cut is rebuilt with
+ * onlyReturnExisting.
+ */
 static int
 acme_cache_write(struct acme *a, const char *key_path)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16];
-	json_t *c;
-	int fd, rc = -1;
-	FILE *f;
+	char path[PATH_MAX], why[64];
+	struct afile_chunk c[2];
+	char *text = NULL;
+	json_t *m;
+	int rc = -1;
 
 	if (acme_cache_path(key_path, path, sizeof(path)) != 0)
 		return -1;
-	if ((c = json_load_file(path, 0, NULL)) == NULL || !json_is_object(c)) {
-		json_decref(c);
-		c = json_object();
+	if ((m = json_load_file(path, 0, NULL)) == NULL || !json_is_object(m)) {
+		json_decref(m);
+		m = json_object();
 	}
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (c == NULL || json_object_set_new(c, a->dir_url,
-	    json_string(a->kid)) != 0 || (fd = mkstemp(tmp)) == -1)
+	if (m == NULL || json_object_set_new(m, a->dir_url,
+	    json_string(a->kid)) != 0 ||
+	    (text = json_dumps(m, JSON_COMPACT)) == NULL)
 		goto out;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		(void)unlink(tmp);
-		goto out;
-	}
-	rc = json_dumpf(c, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0 ? -1 : 0;
-	if (fclose(f) != 0 || rc != 0 || rename(tmp, path) != 0) {
-		rc = -1;
-		(void)unlink(tmp);
-		goto out;
-	}
-	rc = 0;
+	c[0].p = text;
+	c[0].len = strlen(text);
+	c[1].p = "\n";
+	c[1].len = 1;
+	rc = afile_write(path, NULL, NULL, c, 2, 0600, (gid_t)-1, 0, NULL, why,
+	    sizeof(why));
 out:
-	json_decref(c);
+	free(text);
+	json_decref(m);
 	return rc;
 }
 

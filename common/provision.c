@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "afile.h"
 #include "jws.h"
 #include "provision.h"
 
@@ -81,19 +82,21 @@ provision_path(char *buf, size_t len, const char *a, const char *b,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Writes WEBROOT/.well-known/acme-challenge/TOKEN atomically, 0644. */
+/*
+ * Writes WEBROOT/.well-known/acme-challenge/TOKEN atomically, 0644. Not
+ * durable (afile.h): a token lost to a power cut costs a retried
+ * challenge. The temporary ".TOKEN.XXXXXX" is no token a CA asks for.
+ */
 static int
 provision_file(const char *root, const char *token, const char *keyauth,
     char *why, size_t whylen)
 {
-	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
-	size_t len = strlen(keyauth);
-	int fd;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct afile_chunk c;
 
 	if (provision_path(dir, sizeof(dir), root, "/.well-known", "") != 0 ||
 	    provision_path(path, sizeof(path), root, PROVISION_DIR "/",
-	    token) != 0 || provision_path(tmp, sizeof(tmp), root,
-	    PROVISION_DIR "/.tmp.", "XXXXXX") != 0) {
+	    token) != 0) {
 		snprintf(why, whylen, "webroot path too long");
 		return -1;
 	}
@@ -102,17 +105,10 @@ provision_file(const char *root, const char *token, const char *keyauth,
 		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (write(fd, keyauth, len) != (ssize_t)len || fchmod(fd, 0644) != 0 ||
-	    close(fd) != 0 || rename(tmp, path) != 0) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
+	c.p = keyauth;
+	c.len = strlen(keyauth);
+	return afile_write(path, NULL, NULL, &c, 1, 0644, (gid_t)-1, 0, NULL,
+	    why, whylen) == 0 ? 0 : -1;
 }
 
 /* dns-01's TXT value: base64url(SHA-256(key authorization)). */
