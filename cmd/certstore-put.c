@@ -10,16 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cert.h"
 #include "conf.h"
 #include "diag.h"
-#include "key.h"
 #include "state.h"
 #include "store.h"
 #include "stream.h"
 
 #define STEP "certstore-put"
-#define KEY_MAX (64 * 1024)
 
 static void
 usage(FILE *f)
@@ -27,101 +24,45 @@ usage(FILE *f)
 	fprintf(f, "usage: %s [-v] [-g group] [-m mode] [-s dir]\n", diag_prog);
 }
 
-/*
- * A failed document: its error goes into every name's metadata, unless
- * the document itself was bad (then no name was attempted).
- */
+/* A failed document: its error goes into every name's metadata. */
 static void
 record(struct store *s, const json_t *doc)
 {
 	const json_t *id, *err = json_object_get(doc, "error");
-	const char *type = state_str(err, "type");
 	char why[512];
 	size_t i;
 
-	if (type != NULL && (strcmp(type, STATE_ERR_INPUT) == 0 ||
-	    strcmp(type, STATE_ERR_IDENTIFIER) == 0))
-		return;
 	json_array_foreach(json_object_get(doc, "identifiers"), i, id)
 		if (store_record_failure(s, json_string_value(id), err, why,
 		    sizeof(why)) != 0)
 			diag_warnx("cannot record failure: %s", why);
 }
 
-/* Stores chain and key under every identifier. */
-static int
-put(struct store *s, json_t *doc, const char *chain, const char *kpath)
+/* -v: each name stored, with the end of its certificate's validity. */
+static void
+say_stored(struct store *s, const json_t *names)
 {
-	json_t *ids = json_object_get(doc, "identifiers"), *meta = NULL, *id;
-	struct cert_info ci;
-	EVP_PKEY *k = NULL;
-	char *pem = NULL, why[512];
-	size_t i, len = 0;
-	int rc = -1;
+	const json_t *id;
+	json_t *m;
+	size_t i;
 
-	if ((pem = key_read_file(kpath, KEY_MAX, &len, why, sizeof(why))) ==
-	    NULL || (k = key_load(kpath, why, sizeof(why))) == NULL) {
-		state_fail(doc, STEP, STATE_ERR_LOCAL, NULL, "%s", why);
-		goto out;
-	}
-	if (cert_check(chain, strlen(chain), k, ids, &ci, why,
-	    sizeof(why)) != 0) {
-		state_fail(doc, STEP, STATE_ERR_CERT, NULL, "%s", why);
-		goto out;
-	}
-	meta = json_pack("{s:O,s:s,s:s,s:s,s:s}", "identifiers", ids,
-	    "notBefore", ci.not_before, "notAfter", ci.not_after, "serial",
-	    ci.serial, "issuer", ci.issuer);
-	if (meta == NULL || state_set_str(meta, "certID",
-	    ci.ari_id[0] != '\0' ? ci.ari_id : NULL) != 0 ||
-	    state_set_str(meta, "keyType",
-	    state_str(json_object_get(doc, "key"), "type")) != 0 ||
-	    state_set_str(meta, "directory", state_str(doc, "directory")) != 0) {
-		state_fail(doc, STEP, STATE_ERR_LOCAL, NULL, "out of memory");
-		goto out;
-	}
-	json_array_foreach(ids, i, id) {
-		if (store_put(s, json_string_value(id), chain, pem, len, meta,
-		    why, sizeof(why)) != 0) {
-			state_fail(doc, STEP, STATE_ERR_LOCAL,
-			    json_string_value(id), "%s", why);
-			goto out;
-		}
+	json_array_foreach(names, i, id) {
+		m = store_get(s, json_string_value(id));
 		diag_verbose(1, "%s: stored, not after %s",
-		    json_string_value(id), ci.not_after);
+		    json_string_value(id), state_str(m, "notAfter") != NULL ?
+		    state_str(m, "notAfter") : "?");
+		json_decref(m);
 	}
-	rc = 0;
-out:
-	json_decref(meta);
-	EVP_PKEY_free(k);
-	key_pem_free(pem, len + 1);
-	return rc;
-}
-
-/*
- * 1 when the key file is gone because an earlier run already stored this
- * very certificate (and its output was lost).
- */
-static int
-stored_before(struct store *s, json_t *doc, const char *chain,
-    const char *kpath)
-{
-	struct cert_info ci;
-	char why[256];
-
-	return access(kpath, F_OK) != 0 && errno == ENOENT &&
-	    cert_check(chain, strlen(chain), NULL, NULL, &ci, why,
-	    sizeof(why)) == 0 &&
-	    store_has(s, json_object_get(doc, "identifiers"), ci.serial);
 }
 
 static int
 step(json_t *doc, void *arg)
 {
 	struct store *s = arg;
-	const char *chain, *kpath;
+	struct store_issued in;
+	const char *chain, *kpath, *type, *failed;
 	json_t *stored = NULL;
-	char now[32];
+	char now[32], why[512];
 
 	if (state_failed(doc)) {
 		record(s, doc);
@@ -138,15 +79,17 @@ step(json_t *doc, void *arg)
 		    "no certificate in document" : "no key.path in document");
 		return -1;
 	}
-	if (!stored_before(s, doc, chain, kpath) &&
-	    put(s, doc, chain, kpath) != 0)
-		return -1;
-	/* The key now lives in the store only. */
-	if (unlink(kpath) != 0 && errno != ENOENT) {
-		state_fail(doc, STEP, STATE_ERR_LOCAL, NULL, "%s: %s", kpath,
-		    strerror(errno));
+	in.names = json_object_get(doc, "identifiers");
+	in.chain = chain;
+	in.key_path = kpath;
+	in.key_type = state_str(json_object_get(doc, "key"), "type");
+	in.directory = state_str(doc, "directory");
+	if (store_put_issued(s, &in, &type, &failed, why, sizeof(why)) != 0) {
+		state_fail(doc, STEP, type, failed, "%s", why);
 		return -1;
 	}
+	if (diag_verbosity >= 1)
+		say_stored(s, in.names);
 	if ((stored = json_pack("{s:s,s:O}", "time",
 	    state_time(0, now, sizeof(now)), "names",
 	    json_object_get(doc, "identifiers"))) == NULL ||

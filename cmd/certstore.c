@@ -2,7 +2,8 @@
  * certstore: manages the set of names the store holds: add (managed
  * without a certificate, so cert-expiring emits it for first issuance),
  * remove (certificate, key and metadata), unpark (ends a run of failures),
- * list (the metadata, one JSON line per name).
+ * list (the metadata, one JSON line per name), chain (the stored chain,
+ * once its key is checked against it; never the key).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,19 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert.h"
 #include "conf.h"
 #include "diag.h"
 #include "ident.h"
+#include "key.h"
 #include "store.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-v] [-s dir] add name ...\n"
+	    "       %s [-v] [-s dir] chain name ...\n"
 	    "       %s [-v] [-s dir] list [name ...]\n"
 	    "       %s [-v] [-s dir] remove name ...\n"
 	    "       %s [-v] [-s dir] unpark name ...\n",
-	    diag_prog, diag_prog, diag_prog, diag_prog);
+	    diag_prog, diag_prog, diag_prog, diag_prog, diag_prog);
 }
 
 /* Writes one metadata object as a line; -1 on a write error. */
@@ -49,6 +53,35 @@ list_one(const char *name, json_t *meta, void *arg)
 	return print(meta);
 }
 
+/*
+ * Prints name's stored chain after checking that the stored key belongs
+ * to its leaf. 0, 1 (reported) or -1 (I/O).
+ */
+static int
+chain(struct store *s, const char *name)
+{
+	char why[512], *pem = NULL;
+	size_t len = 0, off = 0;
+	EVP_PKEY *k = NULL;
+	int rc;
+
+	if ((rc = store_read(s, name, &pem, &len, &off, why,
+	    sizeof(why))) != 0) {
+		diag_warnx("%s", why);
+		return 1;
+	}
+	rc = 1;
+	if ((k = key_parse(pem + off, len - off)) == NULL)
+		diag_warnx("%s: stored without a private key", name);
+	else if (cert_check(pem, off, k, NULL, NULL, why, sizeof(why)) != 0)
+		diag_warnx("%s: stored chain: %s", name, why);
+	else
+		rc = fwrite(pem, 1, off, stdout) == off ? 0 : -1;
+	EVP_PKEY_free(k);
+	key_pem_free(pem, len + 1);
+	return rc;
+}
+
 /* Applies cmd to one normalised name. 0, 1 (reported) or -1 (I/O). */
 static int
 apply(struct store *s, const char *cmd, const char *name)
@@ -67,6 +100,8 @@ apply(struct store *s, const char *cmd, const char *name)
 		json_decref(m);
 		return rc;
 	}
+	if (strcmp(cmd, "chain") == 0)
+		return chain(s, name);
 	if (strcmp(cmd, "add") == 0)
 		rc = store_add(s, name, why, sizeof(why));
 	else if (strcmp(cmd, "remove") == 0)
@@ -123,7 +158,8 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
-	static const char *const cmds[] = { "add", "list", "remove", "unpark" };
+	static const char *const cmds[] = { "add", "chain", "list", "remove",
+	    "unpark" };
 	struct store_opts o = { 0, (gid_t)-1, 1 };
 	struct store *s = NULL;
 	const char *dir = NULL, *cmd = NULL;
@@ -147,7 +183,8 @@ main(int argc, char *argv[])
 			cmd = cmds[i];
 	if (cmd == NULL || (argc - optind == 1 && strcmp(cmd, "list") != 0)) {
 		if (optind == argc)
-			diag_warnx("missing command: add, list, remove or unpark");
+			diag_warnx("missing command: add, chain, list, remove "
+			    "or unpark");
 		else if (cmd == NULL)
 			diag_warnx("%s: unknown command", argv[optind]);
 		else

@@ -1,7 +1,6 @@
 /* key: private keys, OpenSSL 3 EVP only. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "afile.h"
 #include "key.h"
 
 static const struct {
@@ -55,89 +55,31 @@ key_generate(const char *type)
 	return NULL;
 }
 
-/* fsync the directory holding path, so a rename or link survives a crash. */
-static int
-key_sync_dir(const char *path)
-{
-	char buf[PATH_MAX];
-	int fd, rc;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -1;
-	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-static int
-key_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 key_write_new(const char *path, EVP_PKEY *k, char *why, size_t whylen)
 {
-	char tmp[PATH_MAX];
+	struct afile_chunk c;
 	BIO *bio = NULL;
 	char *pem = NULL;
 	long len;
-	int fd = -1, rc = -1, linked = 0, created = 0;
+	int rc = -1;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
-		snprintf(why, whylen, "%s: path too long", path);
-		return -1;
-	}
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) ||
 	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
 		snprintf(why, whylen, "%s: cannot encode key", path);
 		goto out;
 	}
-	/* mkstemp creates the file 0600, before any key byte is written. */
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-		goto out;
+	c.p = pem;
+	c.len = (size_t)len;
+	/* The only copy of the key until it is stored: durable. */
+	rc = afile_write(path, NULL, NULL, &c, 1, 0600, (gid_t)-1,
+	    AFILE_EXCL | AFILE_DURABLE, NULL, why, whylen);
+	if (rc == 1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(EEXIST));
+		rc = -2;
 	}
-	created = 1;
-	if (key_write_all(fd, pem, (size_t)len) != 0 || fsync(fd) != 0 ||
-	    close(fd) != 0) {
-		fd = -1;
-		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	/* link() fails with EEXIST when another process won the race. */
-	if (link(tmp, path) != 0) {
-		rc = errno == EEXIST ? -2 : -1;
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	linked = 1;
-	rc = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	if (created)
-		(void)unlink(tmp); /* the key stays only under its final name */
-	if (linked && key_sync_dir(path) != 0) {
-		snprintf(why, whylen, "%s: fsync directory: %s", path,
-		    strerror(errno));
-		rc = -1;
-	}
 	BIO_free(bio);
 	return rc;
 }
@@ -222,23 +164,31 @@ key_load_ec(const char *pem, size_t len)
 }
 
 EVP_PKEY *
-key_load(const char *path, char *why, size_t whylen)
+key_parse(const char *pem, size_t len)
 {
 	EVP_PKEY *k = NULL;
 	BIO *bio = NULL;
+
+	if (strstr(pem, "-----BEGIN PRIVATE KEY-----") != NULL)
+		k = key_load_ec(pem, len);
+	if (k == NULL && (bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
+		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	ERR_clear_error();
+	BIO_free(bio);
+	return k;
+}
+
+EVP_PKEY *
+key_load(const char *path, char *why, size_t whylen)
+{
+	EVP_PKEY *k = NULL;
 	char *pem;
 	size_t len = 0;
 
 	if ((pem = key_read_file(path, 64 * 1024, &len, why, whylen)) == NULL)
 		return NULL;
-	if (strstr(pem, "-----BEGIN PRIVATE KEY-----") != NULL)
-		k = key_load_ec(pem, len);
-	if (k == NULL && (bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
-		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	if (k == NULL)
+	if ((k = key_parse(pem, len)) == NULL)
 		snprintf(why, whylen, "%s: not a PEM private key", path);
-	ERR_clear_error();
-	BIO_free(bio);
 	key_pem_free(pem, len + 1);
 	return k;
 }

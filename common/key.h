@@ -18,16 +18,21 @@ EVP_PKEY *key_generate(const char *type);
 int key_type_valid(const char *type);
 
 /*
- * Writes k as PEM (PKCS#8) to path, which must not exist: created with
- * O_EXCL and mode 0600 via a temporary file in the same directory that is
- * fsynced and then hard-linked into place, so a reader never sees a
- * partial key and two writers cannot both win. Returns 0, or -1 with
+ * Writes k as PEM (PKCS#8) to path, which must not exist: mode 0600,
+ * durable, through afile_write() with AFILE_EXCL, so a reader never sees
+ * a partial key and two writers cannot both win. Returns 0, or -1 with
  * errno-style reason in why; when the path already exists returns -2.
  */
 int key_write_new(const char *path, EVP_PKEY *k, char *why, size_t whylen);
 
 /* Loads a private key from a PEM file; new key or NULL (reason in why). */
 EVP_PKEY *key_load(const char *path, char *why, size_t whylen);
+
+/*
+ * Parses the first PEM private key in pem (NUL-terminated, len bytes,
+ * borrowed); new key or NULL.
+ */
+EVP_PKEY *key_parse(const char *pem, size_t len);
 
 /*
  * Reads the whole file at path into a new NUL-terminated buffer, at most

@@ -1,372 +1,37 @@
 /*
- * store: the file backend (see store.h and acmepipe-store(5)).
+ * store: the rules of the store, once, above every backend (store.h).
  *
- * Every file is written the same way: a temporary "SUB.FILE.XXXXXX" in
- * DIR/tmp (mkstemp, so 0600 from the first byte), all bytes written,
- * fsync, then its final mode and group, then rename() over the old file
- * (link() when an existing file must win), then fsync of the directory. On
- * any failure the temporary file is unlinked and the old file stays. A
- * writer killed half way leaves its temporary file in DIR/tmp, never next
- * to the files served, and the next writer to open the store removes
- * temporary files older than STORE_TMP_AGE.
- *
- * Reasons in why name the file relative to the store ("certs/NAME.pem:
- * No space left on device"); they never hold key material.
+ * Each change of a name is a store_change_fn run by the backend's
+ * update() in its atomic step: the function gets the metadata as it is at
+ * that moment and decides what to write, so no change is computed from
+ * metadata that another writer has replaced since.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "ident.h"
-#include "state.h"
-#include "store.h"
+#include <openssl/evp.h>
 
-#define STORE_DIR_MODE     0755 /* DIR, certs/ and meta/ when created */
-#define STORE_PRIVATE_MODE 0700 /* private/ when created */
-#define STORE_META_MODE    0644 /* meta/NAME.json: no key material */
-#define STORE_META_MAX     (1024 * 1024) /* larger metadata is ignored */
-#define STORE_FNAME_MAX    272  /* a file name stem: names are <= 253 octets */
+#include "cert.h"
+#include "ident.h"
+#include "key.h"
+#include "state.h"
+#include "store_backend.h"
+
+#define STORE_KEY_MAX (64 * 1024) /* a pending key file */
 
 struct store {
-	char	*dir;      /* owned */
-	char	*priv;     /* DIR/private, owned */
-	mode_t	 mode;
-	gid_t	 gid;
+	const struct store_ops	*ops;
+	void			*b; /* owned, the backend's */
 };
 
-/* One piece of a file's content; borrowed. */
-struct store_chunk {
-	const char	*p;
-	size_t		 len;
+/* Backends, the first that claims a store's "where" wins. */
+static const struct store_ops *const store_backends[] = {
+	&store_file_ops,
 };
-
-/*
- * The file name stem for name ("*.x" becomes "_.x"), refusing a name that
- * is not already in normalised form: nothing but [a-z0-9.-] (and the
- * leading "_") can reach a path.
- */
-static int
-store_stem(const char *name, char *buf, size_t buflen, char *why,
-    size_t whylen)
-{
-	char *n = NULL, ign[128];
-	int rc = -1;
-
-	if (name == NULL ||
-	    (n = ident_normalize(name, ign, sizeof(ign))) == NULL ||
-	    strcmp(n, name) != 0) {
-		snprintf(why, whylen, "%s: invalid name",
-		    name != NULL ? name : "(null)");
-		goto out;
-	}
-	if (snprintf(buf, buflen, "%s%s", ident_is_wildcard(n) ? "_" : "",
-	    ident_is_wildcard(n) ? n + 1 : n) >= (int)buflen) {
-		snprintf(why, whylen, "%s: invalid name", name);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(n);
-	return rc;
-}
-
-static int
-store_path(char *buf, size_t buflen, const struct store *s, const char *sub,
-    const char *file)
-{
-	int n;
-
-	n = snprintf(buf, buflen, "%s/%s/%s", s->dir, sub, file);
-	return n < 0 || (size_t)n >= buflen ? -1 : 0;
-}
-
-static int
-store_write_all(int fd, const struct store_chunk *c, size_t nc)
-{
-	size_t i, done;
-	ssize_t n;
-
-	for (i = 0; i < nc; i++) {
-		for (done = 0; done < c[i].len; done += (size_t)n) {
-			n = write(fd, c[i].p + done, c[i].len - done);
-			if (n == -1 && errno == EINTR)
-				n = 0;
-			else if (n == -1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-store_sync_dir(const struct store *s, const char *sub)
-{
-	char path[PATH_MAX];
-	int fd, rc;
-
-	if (snprintf(path, sizeof(path), "%s/%s", s->dir, sub) >=
-	    (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	(void)close(fd);
-	return rc;
-}
-
-/*
- * Writes sub/file atomically with mode and group gid ((gid_t)-1 keeps the
- * process's). When replace is 0 an existing file wins: returns 1 and
- * leaves it. Returns 0 when written, -1 with why on failure.
- */
-/* mkstemp in DIR/tmp, made (0700) the first time it is needed. */
-static int
-store_mkstemp(const struct store *s, char *tmp)
-{
-	char dir[PATH_MAX];
-	int fd;
-
-	if ((fd = mkstemp(tmp)) != -1 || errno != ENOENT)
-		return fd;
-	if (snprintf(dir, sizeof(dir), "%s/tmp", s->dir) >= (int)sizeof(dir) ||
-	    (mkdir(dir, 0700) != 0 && errno != EEXIST))
-		return -1;
-	/* mkstemp left XXXXXX in place on failure: try again. */
-	memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
-	return mkstemp(tmp);
-}
-
-/* Removes what writers killed half way left in DIR/tmp. */
-static void
-store_sweep(const struct store *s)
-{
-	char dir[PATH_MAX];
-	struct dirent *e;
-	struct stat st;
-	time_t old = time(NULL) - STORE_TMP_AGE;
-	DIR *d;
-
-	if (snprintf(dir, sizeof(dir), "%s/tmp", s->dir) >= (int)sizeof(dir) ||
-	    (d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < old)
-			(void)unlinkat(dirfd(d), e->d_name, 0);
-	(void)closedir(d);
-}
-
-static int
-store_write(const struct store *s, const char *sub, const char *file,
-    const struct store_chunk *c, size_t nc, mode_t mode, gid_t gid,
-    int replace, char *why, size_t whylen)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	const char *what = "";
-	int fd = -1, rc = -1, made = 0;
-
-	if (store_path(path, sizeof(path), s, sub, file) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%s.XXXXXX", s->dir, sub,
-	    file) >= (int)sizeof(tmp)) {
-		snprintf(why, whylen, "%s/%s: path too long", sub, file);
-		return -1;
-	}
-	if ((fd = store_mkstemp(s, tmp)) == -1)
-		goto out;
-	made = 1;
-	if (store_write_all(fd, c, nc) != 0 || fsync(fd) != 0)
-		goto out;
-	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) {
-		what = "chown: ";
-		goto out;
-	}
-	if (fchmod(fd, mode) != 0) {
-		what = "chmod: ";
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (!replace && link(tmp, path) != 0) {
-		if (errno == EEXIST)
-			rc = 1;
-		goto out;
-	}
-	if (replace && rename(tmp, path) != 0)
-		goto out;
-	made = !replace; /* after link() the temporary name still exists */
-	if (store_sync_dir(s, sub) != 0) {
-		what = "fsync directory: ";
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc == -1)
-		snprintf(why, whylen, "%s/%s: %s%s", sub, file, what,
-		    strerror(errno));
-	if (fd != -1)
-		(void)close(fd);
-	if (made)
-		(void)unlink(tmp);
-	return rc;
-}
-
-/* Writes meta/STEM.json from m (borrowed). Returns as store_write(). */
-static int
-store_meta_write(const struct store *s, const char *stem, const json_t *m,
-    int replace, char *why, size_t whylen)
-{
-	char file[STORE_FNAME_MAX + 8];
-	struct store_chunk c[2];
-	char *text = NULL;
-	int rc = -1;
-
-	snprintf(file, sizeof(file), "%s.json", stem);
-	if ((text = json_dumps(m, JSON_INDENT(2))) == NULL) {
-		snprintf(why, whylen, "meta/%s: out of memory", file);
-		return -1;
-	}
-	c[0].p = text;
-	c[0].len = strlen(text);
-	c[1].p = "\n";
-	c[1].len = 1;
-	rc = store_write(s, "meta", file, c, 2, STORE_META_MODE, (gid_t)-1,
-	    replace, why, whylen);
-	free(text);
-	return rc;
-}
-
-/*
- * Reads and parses size bytes of fd in one go (json_loadfd() would read
- * them one at a time). NULL with *e set when they cannot be read or
- * parsed.
- */
-static json_t *
-store_meta_parse(int fd, size_t size, int *e)
-{
-	json_error_t jerr;
-	json_t *m = NULL;
-	size_t done = 0;
-	ssize_t n = 0;
-	char *buf;
-
-	if ((buf = malloc(size > 0 ? size : 1)) == NULL) {
-		*e = ENOMEM;
-		return NULL;
-	}
-	while (done < size) {
-		n = read(fd, buf + done, size - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	if (n == -1)
-		*e = errno;
-	else if ((m = json_loadb(buf, done, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL)
-		*e = EBADMSG;
-	free(buf);
-	return m;
-}
-
-/*
- * Reads meta/STEM.json. NULL with errno ENOENT when the name is not
- * managed, NULL with another errno on a read error. Metadata that cannot
- * be parsed reads as {"name": name}, so the name stays managed and the
- * next write heals it; when strict, it is NULL with errno EBADMSG instead.
- */
-static json_t *
-store_meta_read(const struct store *s, const char *stem, const char *name,
-    int strict)
-{
-	char file[STORE_FNAME_MAX + 8], path[PATH_MAX];
-	struct stat st;
-	json_t *m = NULL;
-	int fd = -1, e;
-
-	snprintf(file, sizeof(file), "%s.json", stem);
-	if (store_path(path, sizeof(path), s, "meta", file) != 0) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	e = EBADMSG; /* cannot be parsed */
-	if (fstat(fd, &st) != 0)
-		e = errno;
-	else if (!S_ISREG(st.st_mode))
-		e = EISDIR;
-	else if (st.st_size > STORE_META_MAX)
-		e = EFBIG;
-	else
-		m = store_meta_parse(fd, (size_t)st.st_size, &e);
-	(void)close(fd);
-	if (m != NULL && !json_is_object(m)) {
-		json_decref(m);
-		m = NULL;
-		e = EBADMSG;
-	}
-	if (m == NULL && strict) {
-		errno = e;
-		return NULL;
-	}
-	if (m == NULL && (m = json_object()) == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (json_object_set_new(m, "name", json_string(name)) != 0) {
-		json_decref(m);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return m;
-}
-
-/*
- * Creates path with mode when missing and make is 1; it must then be a
- * directory.
- */
-static int
-store_dir(const char *path, mode_t mode, int make, char *why, size_t whylen)
-{
-	struct stat st;
-
-	if (!make)
-		errno = EEXIST;
-	else if (mkdir(path, mode) == 0) {
-		/* Exact mode whatever the umask. */
-		if (chmod(path, mode) != 0)
-			goto fail;
-		return 0;
-	}
-	if (errno != EEXIST)
-		goto fail;
-	if (stat(path, &st) != 0)
-		goto fail;
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "%s: not a directory", path);
-		return -1;
-	}
-	return 0;
-fail:
-	snprintf(why, whylen, "%s: %s", path, strerror(errno));
-	return -1;
-}
 
 int
 store_opts_parse(struct store_opts *o, const char *group, const char *mode,
@@ -406,48 +71,31 @@ store_opts_parse(struct store_opts *o, const char *group, const char *mode,
 }
 
 struct store *
-store_open(const char *dir, const struct store_opts *o, char *why,
+store_open(const char *where, const struct store_opts *o, char *why,
     size_t whylen)
 {
-	static const struct {
-		const char	*sub;
-		mode_t		 mode;
-	} subs[] = {
-		{ "certs", STORE_DIR_MODE },
-		{ "meta", STORE_DIR_MODE },
-		{ "private", STORE_PRIVATE_MODE },
-	};
+	const struct store_ops *ops = NULL;
 	struct store *s = NULL;
-	char path[PATH_MAX];
 	size_t i;
-	int make = o == NULL || !o->existing;
 
-	if (dir == NULL || *dir == '\0') {
-		snprintf(why, whylen, "store: empty path");
+	for (i = 0; ops == NULL &&
+	    i < sizeof(store_backends) / sizeof(store_backends[0]); i++)
+		if (store_backends[i]->claims(where))
+			ops = store_backends[i];
+	if (ops == NULL) {
+		snprintf(why, whylen, "store %s: no backend for it",
+		    where != NULL ? where : "(null)");
 		return NULL;
 	}
-	if (store_dir(dir, STORE_DIR_MODE, make, why, whylen) != 0)
-		return NULL;
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", dir, subs[i].sub) >=
-		    (int)sizeof(path)) {
-			snprintf(why, whylen, "%s: path too long", dir);
-			return NULL;
-		}
-		if (store_dir(path, subs[i].mode, make, why, whylen) != 0)
-			return NULL;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->dir = strdup(dir)) == NULL ||
-	    (s->priv = strdup(path)) == NULL) {
-		snprintf(why, whylen, "%s: out of memory", dir);
-		store_close(s);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(why, whylen, "%s: out of memory", where);
 		return NULL;
 	}
-	s->mode = o != NULL ? o->mode : 0640;
-	s->gid = o != NULL ? o->gid : (gid_t)-1;
-	if (make)
-		store_sweep(s);
+	s->ops = ops;
+	if ((s->b = ops->open(where, o, why, whylen)) == NULL) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -456,107 +104,96 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	free(s->dir);
-	free(s->priv);
+	s->ops->close(s->b);
 	free(s);
+}
+
+const char *
+store_backend(const struct store *s)
+{
+	return s->ops->name;
 }
 
 const char *
 store_private_dir(const struct store *s)
 {
-	return s->priv;
+	return s->ops->private_dir(s->b);
 }
 
-/*
- * The metadata to write for a new certificate: the caller's members, then
- * name and stored time; the failure history and last error carry over
- * from old (may be NULL), the run of consecutive failures ends.
- */
-static json_t *
-store_meta_put(const json_t *old, const json_t *meta, const char *name)
+size_t
+store_key_offset(const char *pem, size_t len)
 {
-	static const char *const keep[] = { "lastError", "failures" };
-	json_t *m = NULL, *v;
-	char now[32];
-	size_t i;
-	int bad;
+	static const char tail[] = "PRIVATE KEY-----";
+	const char *p = pem, *end = pem + len, *nl, *e;
+	size_t tl = sizeof(tail) - 1;
 
-	if ((m = json_pack("{s:s}", "name", name)) == NULL)
-		return NULL;
-	bad = (meta != NULL && json_object_update(m, (json_t *)meta) != 0) ||
-	    json_object_set_new(m, "name", json_string(name)) != 0 ||
-	    json_object_set_new(m, "stored",
-	    json_string(state_time(0, now, sizeof(now)))) != 0 ||
-	    json_object_set_new(m, "failCount", json_integer(0)) != 0;
-	(void)json_object_del(m, "firstFailure");
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		(void)json_object_del(m, keep[i]);
-		if ((v = json_object_get(old, keep[i])) != NULL)
-			bad |= json_object_set(m, keep[i], v) != 0;
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if ((size_t)(e - p) >= 11 + tl && memcmp(p, "-----BEGIN ", 11) ==
+		    0 && memcmp(e - tl, tail, tl) == 0)
+			return (size_t)(p - pem);
+		p = nl + 1;
 	}
-	if (bad) {
-		json_decref(m);
-		return NULL;
-	}
-	return m;
+	return len;
 }
 
-/*
- * The certificate is written before the metadata: if the second write
- * fails, the metadata still describes an older certificate, so renewal
- * comes early rather than late.
- */
-int
-store_put(struct store *s, const char *name, const char *chain,
-    const char *keypem, size_t keylen, const json_t *meta, char *why,
-    size_t whylen)
+/* Normalised names only (store.h); -1 with why otherwise. */
+static int
+store_name_ok(const char *name, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX], file[STORE_FNAME_MAX + 8];
-	struct store_chunk c[3];
-	json_t *old = NULL, *m = NULL;
-	size_t clen;
-	int rc = -1;
+	char ign[128], *n = NULL;
+	int ok;
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
+	ok = name != NULL && (n = ident_normalize(name, ign,
+	    sizeof(ign))) != NULL && strcmp(n, name) == 0;
+	free(n);
+	if (!ok)
+		snprintf(why, whylen, "%s: invalid name",
+		    name != NULL ? name : "(null)");
+	return ok ? 0 : -1;
+}
+
+/* update() for a valid name, its decision or -1. */
+static int
+store_update(struct store *s, const char *name,
+    const struct store_cert_pem *cert, store_change_fn fn, void *arg,
+    char *why, size_t whylen)
+{
+	if (store_name_ok(name, why, whylen) != 0)
 		return -1;
-	snprintf(file, sizeof(file), "%s.pem", stem);
-	clen = strlen(chain);
-	c[0].p = chain;
-	c[0].len = clen;
-	c[1].p = "\n";
-	c[1].len = clen > 0 && chain[clen - 1] != '\n' ? 1 : 0;
-	c[2].p = keypem;
-	c[2].len = keylen;
-	if (store_write(s, "certs", file, c, 3, s->mode, s->gid, 1, why,
-	    whylen) != 0)
-		goto out;
-	if ((old = store_meta_read(s, stem, name, 0)) == NULL &&
-	    errno != ENOENT) {
-		snprintf(why, whylen, "meta/%s.json: %s", stem,
-		    strerror(errno));
-		goto out;
-	}
-	if ((m = store_meta_put(old, meta, name)) == NULL) {
-		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
-		goto out;
-	}
-	if (store_meta_write(s, stem, m, 1, why, whylen) != 0)
-		goto out;
-	rc = 0;
-out:
-	json_decref(old);
-	json_decref(m);
-	return rc;
+	return s->ops->update(s->b, name, cert, fn, arg, why, whylen);
 }
 
 json_t *
 store_get(struct store *s, const char *name)
 {
-	char stem[STORE_FNAME_MAX], why[320];
+	char why[320];
 
-	if (store_stem(name, stem, sizeof(stem), why, sizeof(why)) != 0)
+	if (store_name_ok(name, why, sizeof(why)) != 0) {
+		errno = EINVAL;
 		return NULL;
-	return store_meta_read(s, stem, name, 0);
+	}
+	return s->ops->get(s->b, name, 0);
+}
+
+int
+store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
+    void *arg), void *arg)
+{
+	return s->ops->list(s->b, fn, arg);
+}
+
+int
+store_read(struct store *s, const char *name, char **pem, size_t *len,
+    size_t *keyoff, char *why, size_t whylen)
+{
+	*pem = NULL;
+	*len = *keyoff = 0;
+	if (store_name_ok(name, why, whylen) != 0)
+		return -1;
+	return s->ops->read(s->b, name, pem, len, keyoff, why, whylen);
 }
 
 int
@@ -576,6 +213,149 @@ store_has(struct store *s, const json_t *names, const char *serial)
 		json_decref(m);
 	}
 	return same;
+}
+
+/* A put's change: the new certificate's metadata (struct store_put). */
+struct store_put {
+	const json_t	*meta; /* what every name of the certificate gets */
+	const char	*name;
+};
+
+/*
+ * The metadata of a new certificate: its own members, then name and
+ * stored time; the failure history and last error carry over from the
+ * old metadata, the run of consecutive failures ends.
+ */
+static int
+store_change_put(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	static const char *const keep[] = { "lastError", "failures" };
+	const struct store_put *p = arg;
+	json_t *m = NULL, *v;
+	char now[32];
+	size_t i;
+	int bad;
+
+	if ((m = json_deep_copy(p->meta)) == NULL)
+		goto oom;
+	bad = json_object_set_new(m, "name", json_string(p->name)) != 0 ||
+	    json_object_set_new(m, "stored",
+	    json_string(state_time(0, now, sizeof(now)))) != 0 ||
+	    json_object_set_new(m, "failCount", json_integer(0)) != 0;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if ((v = json_object_get(*meta, keep[i])) != NULL)
+			bad |= json_object_set(m, keep[i], v) != 0;
+	if (bad)
+		goto oom;
+	json_decref(*meta);
+	*meta = m;
+	return STORE_WRITE;
+oom:
+	json_decref(m);
+	snprintf(why, whylen, "%s: out of memory", p->name);
+	return -1;
+}
+
+/* The members every stored certificate gets; new object or NULL. */
+static json_t *
+store_cert_meta(const struct store_issued *in, const struct cert_info *ci)
+{
+	json_t *m;
+
+	/* Key order as before: identifiers first, name comes first anyway. */
+	m = json_pack("{s:s,s:O,s:s,s:s,s:s,s:s}", "name", "",
+	    "identifiers", in->names, "notBefore", ci->not_before,
+	    "notAfter", ci->not_after, "serial", ci->serial, "issuer",
+	    ci->issuer);
+	if (m == NULL || state_set_str(m, "certID",
+	    ci->ari_id[0] != '\0' ? ci->ari_id : NULL) != 0 ||
+	    state_set_str(m, "keyType", in->key_type) != 0 ||
+	    state_set_str(m, "directory", in->directory) != 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * 1 when the key file is gone because an earlier call already stored
+ * this very certificate (and its output was lost).
+ */
+static int
+store_stored_before(struct store *s, const struct store_issued *in)
+{
+	struct cert_info ci;
+	char why[256];
+
+	return access(in->key_path, F_OK) != 0 && errno == ENOENT &&
+	    cert_check(in->chain, strlen(in->chain), NULL, NULL, &ci, why,
+	    sizeof(why)) == 0 && store_has(s, in->names, ci.serial);
+}
+
+/* Stores the certificate under every name; as store_put_issued(). */
+static int
+store_put_names(struct store *s, const struct store_issued *in,
+    const char **type, const char **failed, char *why, size_t whylen)
+{
+	struct store_cert_pem pem = { in->chain, strlen(in->chain), NULL, 0 };
+	struct store_put p;
+	struct cert_info ci;
+	const json_t *id;
+	EVP_PKEY *k = NULL;
+	json_t *meta = NULL;
+	char *kp = NULL;
+	size_t i, klen = 0;
+	int rc = -1;
+
+	*type = STATE_ERR_LOCAL;
+	if ((kp = key_read_file(in->key_path, STORE_KEY_MAX, &klen, why,
+	    whylen)) == NULL || (k = key_load(in->key_path, why,
+	    whylen)) == NULL)
+		goto out;
+	if (cert_check(in->chain, pem.chainlen, k, in->names, &ci, why,
+	    whylen) != 0) {
+		*type = STATE_ERR_CERT;
+		goto out;
+	}
+	if ((meta = store_cert_meta(in, &ci)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	pem.key = kp;
+	pem.keylen = klen;
+	p.meta = meta;
+	json_array_foreach(in->names, i, id) {
+		p.name = json_string_value(id);
+		if (store_update(s, p.name, &pem, store_change_put, &p, why,
+		    whylen) != STORE_WRITE) {
+			*failed = p.name;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(meta);
+	EVP_PKEY_free(k);
+	if (kp != NULL)
+		key_pem_free(kp, klen + 1);
+	return rc;
+}
+
+int
+store_put_issued(struct store *s, const struct store_issued *in,
+    const char **type, const char **failed, char *why, size_t whylen)
+{
+	*type = STATE_ERR_LOCAL;
+	*failed = NULL;
+	if (!store_stored_before(s, in) &&
+	    store_put_names(s, in, type, failed, why, whylen) != 0)
+		return -1;
+	/* The key now lives in the store only. */
+	if (unlink(in->key_path) != 0 && errno != ENOENT) {
+		snprintf(why, whylen, "%s: %s", in->key_path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Adds error (borrowed) to m's failure bookkeeping. */
@@ -613,249 +393,168 @@ store_meta_fail(json_t *m, const json_t *error)
 	return bad ? -1 : 0;
 }
 
+/* A failure's change; arg is the error object. */
+struct store_fail {
+	const json_t	*error;
+	const char	*name;
+};
+
+static int
+store_change_fail(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	const struct store_fail *f = arg;
+
+	if (*meta == NULL && (*meta = json_pack("{s:s}", "name",
+	    f->name)) == NULL)
+		goto oom;
+	/* A rerun on the same failed document records nothing new. */
+	if (json_equal(json_object_get(*meta, "lastError"),
+	    (json_t *)f->error))
+		return STORE_KEEP;
+	if (store_meta_fail(*meta, f->error) != 0)
+		goto oom;
+	return STORE_WRITE;
+oom:
+	snprintf(why, whylen, "%s: out of memory", f->name);
+	return -1;
+}
+
 int
 store_record_failure(struct store *s, const char *name,
     const json_t *error, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX];
-	json_t *m = NULL;
-	int rc = -1;
+	struct store_fail f = { error, name };
+	const char *type = state_str(error, "type");
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
-		return -1;
 	if (!json_is_object(error)) {
-		snprintf(why, whylen, "%s: no error to record", name);
+		snprintf(why, whylen, "%s: no error to record",
+		    name != NULL ? name : "(null)");
 		return -1;
 	}
-	if ((m = store_meta_read(s, stem, name, 0)) == NULL) {
-		if (errno != ENOENT || (m = json_pack("{s:s}", "name",
-		    name)) == NULL) {
-			snprintf(why, whylen, "meta/%s.json: %s", stem,
-			    strerror(errno));
-			goto out;
-		}
-	}
-	/* A rerun on the same failed document records nothing new. */
-	if (json_equal(json_object_get(m, "lastError"), (json_t *)error)) {
-		rc = 0;
-		goto out;
-	}
-	if (store_meta_fail(m, error) != 0) {
-		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
-		goto out;
-	}
-	if (store_meta_write(s, stem, m, 1, why, whylen) != 0)
-		goto out;
-	rc = 0;
-out:
-	json_decref(m);
-	return rc;
+	/* A bad document or name: no name was attempted. */
+	if (type != NULL && (strcmp(type, STATE_ERR_INPUT) == 0 ||
+	    strcmp(type, STATE_ERR_IDENTIFIER) == 0))
+		return 0;
+	return store_update(s, name, NULL, store_change_fail, &f, why,
+	    whylen) == -1 ? -1 : 0;
 }
 
-/*
- * The metadata of a managed name, for changing it: NULL with *rc 1 (and
- * why) when the name is not managed, -1 on a read error.
- */
-static json_t *
-store_meta_managed(const struct store *s, const char *stem,
-    const char *name, int strict, int *rc, char *why, size_t whylen)
-{
-	json_t *m;
+/* The change of store_set_member(). */
+struct store_member {
+	const char	*name;
+	const char	*serial;
+	const char	*key;
+	const json_t	*value;
+	int		 stale; /* set: not managed or another certificate */
+};
 
-	if ((m = store_meta_read(s, stem, name, strict)) != NULL)
-		return m;
-	if (errno == ENOENT) {
-		snprintf(why, whylen, "%s: not managed", name);
-		*rc = 1;
-	} else {
-		snprintf(why, whylen, "meta/%s.json: %s", stem,
-		    errno == EBADMSG ? "not a JSON object" : strerror(errno));
-		*rc = -1;
+static int
+store_change_member(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	struct store_member *c = arg;
+	const char *have = state_str(*meta, "serial");
+
+	if (*meta == NULL || c->serial == NULL || have == NULL ||
+	    strcmp(have, c->serial) != 0) {
+		snprintf(why, whylen, *meta == NULL ? "%s: not managed" :
+		    "%s: holds another certificate now", c->name);
+		c->stale = 1;
+		return STORE_KEEP;
 	}
-	return NULL;
+	if (json_object_set(*meta, c->key, (json_t *)c->value) != 0) {
+		snprintf(why, whylen, "%s: out of memory", c->name);
+		return -1;
+	}
+	return STORE_WRITE;
 }
 
 int
 store_set_member(struct store *s, const char *name, const char *serial,
     const char *key, const json_t *value, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX];
-	const char *have;
-	json_t *m = NULL;
-	int rc = -1;
+	struct store_member c = { name, serial, key, value, 0 };
+	int rc;
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
+	rc = store_update(s, name, NULL, store_change_member, &c, why, whylen);
+	return rc == -1 ? -1 : c.stale ? 1 : 0;
+}
+
+static int
+store_change_add(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	const char *name = arg;
+	char now[32];
+
+	if (*meta != NULL)
+		return STORE_KEEP; /* managed already: it wins */
+	if ((*meta = json_pack("{s:s,s:s}", "name", name, "added",
+	    state_time(0, now, sizeof(now)))) == NULL) {
+		snprintf(why, whylen, "%s: out of memory", name);
 		return -1;
-	if ((m = store_meta_managed(s, stem, name, 1, &rc, why, whylen)) ==
-	    NULL)
-		return rc;
-	have = state_str(m, "serial");
-	if (serial == NULL || have == NULL || strcmp(have, serial) != 0) {
-		snprintf(why, whylen, "%s: holds another certificate now",
-		    name);
-		rc = 1;
-		goto out;
 	}
-	if (json_object_set(m, key, (json_t *)value) != 0) {
-		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
-		goto out;
-	}
-	rc = store_meta_write(s, stem, m, 1, why, whylen);
-out:
-	json_decref(m);
-	return rc;
+	return STORE_WRITE;
 }
 
 int
 store_add(struct store *s, const char *name, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX], now[32];
-	json_t *m = NULL;
 	int rc;
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
-		return -1;
-	if ((m = json_pack("{s:s,s:s}", "name", name, "added",
-	    state_time(0, now, sizeof(now)))) == NULL) {
-		snprintf(why, whylen, "%s: out of memory", name);
-		return -1;
-	}
-	/* link(): metadata that is already there wins, even in a race. */
-	rc = store_meta_write(s, stem, m, 0, why, whylen);
-	json_decref(m);
-	return rc;
+	rc = store_update(s, name, NULL, store_change_add, (void *)name, why,
+	    whylen);
+	return rc == -1 ? -1 : rc == STORE_KEEP ? 1 : 0;
 }
 
-/* Unlinks sub/file: 0, 1 when it was absent, -1 with why. */
 static int
-store_unlink(const struct store *s, const char *sub, const char *file,
-    char *why, size_t whylen)
+store_change_remove(json_t **meta, void *arg, char *why, size_t whylen)
 {
-	char path[PATH_MAX];
-
-	if (store_path(path, sizeof(path), s, sub, file) != 0) {
-		snprintf(why, whylen, "%s/%s: path too long", sub, file);
-		return -1;
-	}
-	if (unlink(path) != 0) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(why, whylen, "%s/%s: %s", sub, file, strerror(errno));
-		return -1;
-	}
-	if (store_sync_dir(s, sub) != 0) {
-		snprintf(why, whylen, "%s: fsync directory: %s", sub,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	(void)meta;
+	(void)arg;
+	(void)why;
+	(void)whylen;
+	return STORE_DROP; /* an orphaned certificate goes too */
 }
 
-/* Metadata first: once it is gone the name is no longer renewed. */
 int
 store_remove(struct store *s, const char *name, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX], file[STORE_FNAME_MAX + 8];
-	int meta, cert;
+	int rc;
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
-		return -1;
-	snprintf(file, sizeof(file), "%s.json", stem);
-	if ((meta = store_unlink(s, "meta", file, why, whylen)) == -1)
-		return -1;
-	snprintf(file, sizeof(file), "%s.pem", stem);
-	if ((cert = store_unlink(s, "certs", file, why, whylen)) == -1)
-		return -1;
-	if (meta == 1 && cert == 1) {
+	rc = store_update(s, name, NULL, store_change_remove, NULL, why,
+	    whylen);
+	if (rc == STORE_KEEP) {
 		snprintf(why, whylen, "%s: not managed", name);
 		return 1;
 	}
-	return 0;
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+store_change_unpark(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	const char *name = arg;
+	char now[32];
+
+	if (*meta == NULL) {
+		snprintf(why, whylen, "%s: not managed", name);
+		return STORE_KEEP;
+	}
+	(void)json_object_del(*meta, "firstFailure");
+	if (json_object_set_new(*meta, "failCount", json_integer(0)) != 0 ||
+	    json_object_set_new(*meta, "unparked",
+	    json_string(state_time(0, now, sizeof(now)))) != 0) {
+		snprintf(why, whylen, "%s: out of memory", name);
+		return -1;
+	}
+	return STORE_WRITE;
 }
 
 int
 store_unpark(struct store *s, const char *name, char *why, size_t whylen)
 {
-	char stem[STORE_FNAME_MAX], now[32];
-	json_t *m = NULL;
-	int rc = -1;
+	int rc;
 
-	if (store_stem(name, stem, sizeof(stem), why, whylen) != 0)
-		return -1;
-	if ((m = store_meta_managed(s, stem, name, 0, &rc, why, whylen)) ==
-	    NULL)
-		return rc;
-	(void)json_object_del(m, "firstFailure");
-	if (json_object_set_new(m, "failCount", json_integer(0)) != 0 ||
-	    json_object_set_new(m, "unparked",
-	    json_string(state_time(0, now, sizeof(now)))) != 0) {
-		snprintf(why, whylen, "meta/%s.json: out of memory", stem);
-		goto out;
-	}
-	rc = store_meta_write(s, stem, m, 1, why, whylen);
-out:
-	json_decref(m);
-	return rc;
-}
-
-/*
- * The managed name (into name) and file stem (into stem) for a directory
- * entry of meta/; -1 for temporary files and anything else that is not
- * the "STEM.json" of a valid name.
- */
-static int
-store_entry_name(const char *entry, char *name, size_t namelen, char *stem,
-    size_t stemlen)
-{
-	char ign[128];
-	size_t len = strlen(entry);
-	int wild;
-
-	if (entry[0] == '.' || len <= 5 || len - 5 >= stemlen ||
-	    strcmp(entry + len - 5, ".json") != 0)
-		return -1;
-	wild = strncmp(entry, "_.", 2) == 0;
-	if (snprintf(name, namelen, "%s%.*s", wild ? "*" : "",
-	    (int)(len - 5 - (size_t)wild), entry + wild) >= (int)namelen)
-		return -1;
-	/* Only a name that maps back to this very file. */
-	if (store_stem(name, stem, stemlen, ign, sizeof(ign)) != 0 ||
-	    strlen(stem) != len - 5 || strncmp(entry, stem, len - 5) != 0)
-		return -1;
-	return 0;
-}
-
-int
-store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
-    void *arg), void *arg)
-{
-	char path[PATH_MAX], name[STORE_FNAME_MAX], stem[STORE_FNAME_MAX];
-	struct dirent *de;
-	json_t *m;
-	DIR *d = NULL;
-	int rc = 0;
-
-	if (snprintf(path, sizeof(path), "%s/meta", s->dir) >=
-	    (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
-		if (store_entry_name(de->d_name, name, sizeof(name), stem,
-		    sizeof(stem)) != 0)
-			continue;
-		m = store_meta_read(s, stem, name, 1);
-		if (m == NULL && errno == ENOENT) /* removed meanwhile */
-			continue;
-		rc = fn(name, m, arg); /* m NULL: errno says why */
-		json_decref(m);
-		if (rc != 0)
-			break;
-	}
-	if (de == NULL && errno != 0)
-		rc = -1;
-	(void)closedir(d);
-	return rc;
+	rc = store_update(s, name, NULL, store_change_unpark, (void *)name,
+	    why, whylen);
+	return rc == -1 ? -1 : rc == STORE_KEEP ? 1 : 0;
 }

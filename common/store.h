@@ -1,17 +1,28 @@
 /*
- * store: where certificates live, behind one interface so a shared network
- * store can be a second backend. The file backend (acmepipe-store(5)):
+ * store: where certificates live, and the rules of what is kept about
+ * each managed name: one set of rules (store.c) over backends
+ * (store_backend.h): files by default (store_file.c, acmepipe-store(5)).
+ * Commands use this header only and never know which backend is behind.
  *
- *   DIR/certs/NAME.pem    full chain then the private key, mode settable
- *   DIR/meta/NAME.json    metadata: no key material
- *   DIR/private/          pending certificate keys (mode 0700)
+ * NAME is the normalised host name (ident.h); "*.example.com" for a
+ * wildcard. A name that is not already normalised is refused ("invalid
+ * name") before it reaches any backend, so no document can name a path.
  *
- * NAME is the normalised host name; a wildcard "*.example.com" is stored
- * as "_.example.com". Names are validated with ident_normalize() before
- * they touch a path, so no document can write outside DIR. Every file is
- * replaced atomically (temporary file, fsync, rename, fsync directory), so
- * readers see the old or the new file, never a mix; there is no global
- * lock, and for one name the last complete write wins.
+ * What is atomic. Every function below that changes a name does so in
+ * one step, atomic against every other change of that name by any
+ * process: store_put_issued, store_record_failure, store_set_member,
+ * store_add, store_remove, store_unpark. No change is lost and none is
+ * based on metadata another one has since replaced (16 failures recorded
+ * at once count 16). store_put_issued stores each name's certificate and
+ * metadata in that step, and store_remove drops both: a writer killed
+ * half way is finished by the next change of the name or the next open of
+ * the store, never left describing another certificate. Different names
+ * never wait for each other: there is no global lock. Readers (store_get,
+ * store_list, store_has, store_read, and nginx reading a certificate
+ * file) never wait for writers and see each name's metadata, and its
+ * certificate, whole, before or after a change; the two are read apart,
+ * so a reader racing a put can see the new certificate while the old
+ * metadata still describes the old one.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -44,25 +55,65 @@ int store_opts_parse(struct store_opts *o, const char *group,
     const char *mode, char *why, size_t whylen);
 
 /*
- * Opens the store at dir, creating it and its directories when missing
- * (unless o->existing). New handle, or NULL with why.
+ * Opens the store at where: a directory (the file backend), created with
+ * its subdirectories when missing unless o->existing. o may be NULL. New
+ * handle, or NULL with why.
  */
-struct store *store_open(const char *dir, const struct store_opts *o,
+struct store *store_open(const char *where, const struct store_opts *o,
     char *why, size_t whylen);
 void store_close(struct store *s);
 
-/* The directory for pending certificate keys; borrowed. */
-const char *store_private_dir(const struct store *s);
+/* The backend's name ("files"); borrowed. */
+const char *store_backend(const struct store *s);
 
 /*
- * Stores chain+key for name and its metadata (borrowed; "stored",
- * "name" and the failure bookkeeping are set here). Returns 0 or -1.
+ * The directory for pending certificate keys; borrowed, NULL when the
+ * backend has none (the caller needs a key directory of its own).
  */
-int store_put(struct store *s, const char *name, const char *chain,
-    const char *keypem, size_t keylen, const json_t *meta, char *why,
-    size_t whylen);
+const char *store_private_dir(const struct store *s);
 
-/* The metadata of name (new reference) or NULL when not managed. */
+/* A certificate as acme-finalize leaves it; everything borrowed. */
+struct store_issued {
+	const json_t	*names;     /* the document's identifiers */
+	const char	*chain;     /* PEM, leaf first */
+	const char	*key_path;  /* its private key, in a file */
+	const char	*key_type;  /* "ec-p256", ...; NULL when unknown */
+	const char	*directory; /* the CA's directory URL, or NULL */
+};
+
+/*
+ * Stores an issued certificate under every one of its names, then deletes
+ * the key file: from then on the key lives in the store only. Checked
+ * first: the chain parses, is for exactly the names and matches the key.
+ * Each name's metadata becomes what every stored certificate gets
+ * (identifiers, notBefore, notAfter, serial, issuer, certID, keyType,
+ * directory, stored) plus what a put carries over: the failure history
+ * and last error; the run of failures ends (failCount 0). When the key
+ * file is gone because an earlier call stored this very certificate under
+ * every name, nothing is done (a rerun whose output was lost).
+ *
+ * Returns 0, or -1 with why, *type the state error type (STATE_ERR_LOCAL
+ * or STATE_ERR_CERT) and *failed the name it failed on (borrowed from
+ * in->names, NULL when not for one name). Names stored before a failure
+ * stay stored.
+ */
+int store_put_issued(struct store *s, const struct store_issued *in,
+    const char **type, const char **failed, char *why, size_t whylen);
+
+/*
+ * The stored certificate of name: a new buffer *pem of *len bytes, the
+ * chain followed by the private key from *keyoff on, NUL-terminated; the
+ * caller cleanses and frees it with key_pem_free(*pem, *len + 1). Returns
+ * 0, 1 when name has no certificate (why says so), -1 with why.
+ */
+int store_read(struct store *s, const char *name, char **pem, size_t *len,
+    size_t *keyoff, char *why, size_t whylen);
+
+/*
+ * The metadata of name (new reference), or NULL with errno ENOENT when not
+ * managed (EINVAL: not a normalised name; another errno on a read error).
+ * Metadata that cannot be parsed reads as {"name": name}.
+ */
 json_t *store_get(struct store *s, const char *name);
 
 /*
@@ -73,8 +124,13 @@ int store_has(struct store *s, const json_t *names, const char *serial);
 
 /*
  * Records a failed attempt (error object, borrowed) in name's metadata:
- * "lastError", "failures" (bounded history), "failCount"; the certificate
- * already stored stays. Returns 0 or -1.
+ * "lastError", "failures" (the newest STORE_HISTORY), "failCount",
+ * "firstFailure"; the certificate already stored stays. A name that was
+ * not managed becomes managed with only its failures. Recording the very
+ * error object that is already "lastError" changes nothing (a rerun on
+ * the same failed document); so do errors of a bad document or a bad
+ * name (STATE_ERR_INPUT, STATE_ERR_IDENTIFIER), for which no name was
+ * attempted. Returns 0 or -1.
  */
 int store_record_failure(struct store *s, const char *name,
     const json_t *error, char *why, size_t whylen);
@@ -82,10 +138,10 @@ int store_record_failure(struct store *s, const char *name,
 /*
  * Sets member key of name's metadata to value (borrowed), the rest
  * unchanged, provided the metadata still records the certificate serial
- * (lower-case hex): read, changed and written back atomically just now,
- * so a certificate stored since is not described by old metadata.
- * Returns 0, 1 when name is no longer managed or holds another
- * certificate (nothing written), -1 with why.
+ * (lower-case hex), checked in the same atomic step, so a certificate
+ * stored since is never described by old metadata. Returns 0, 1 when
+ * name is no longer managed or holds another certificate (nothing
+ * written), -1 with why.
  */
 int store_set_member(struct store *s, const char *name, const char *serial,
     const char *key, const json_t *value, char *why, size_t whylen);
@@ -97,9 +153,8 @@ int store_set_member(struct store *s, const char *name, const char *serial,
 int store_add(struct store *s, const char *name, char *why, size_t whylen);
 
 /*
- * Removes name's certificate file (chain and key) and metadata, the
- * metadata first. Returns 0, 1 when neither existed (why says "not
- * managed"), -1.
+ * Removes name: its metadata, then its certificate (chain and key).
+ * Returns 0, 1 when neither existed (why says "not managed"), -1.
  */
 int store_remove(struct store *s, const char *name, char *why,
     size_t whylen);
@@ -114,10 +169,10 @@ int store_unpark(struct store *s, const char *name, char *why,
 
 /*
  * Calls fn for each managed name with its metadata (borrowed), streaming:
- * one entry in memory at a time, in directory order. Metadata that cannot
- * be read or parsed is passed as NULL with errno set (EBADMSG: not a JSON
- * object), and the listing goes on. Stops when fn returns non-zero and
- * returns that value; -1 with errno when meta/ cannot be read.
+ * one entry in memory at a time, in the backend's order. Metadata that
+ * cannot be read or parsed is passed as NULL with errno set (EBADMSG: not
+ * a JSON object), and the listing goes on. Stops when fn returns non-zero
+ * and returns that value; -1 with errno when the listing cannot be read.
  */
 int store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
     void *arg), void *arg);

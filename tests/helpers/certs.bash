@@ -8,7 +8,9 @@
 # test_cert DIR P DAYS NAME...
 #                            key DIR/P.key and chain DIR/P.pem (leaf, then
 #                            the CA) for the names, valid DAYS days; the
-#                            serial is 16 hex digits starting with 71
+#                            serial is 16 hex digits starting with 71;
+#                            with TEST_CERT_AKI=1 it has an Authority Key
+#                            Identifier, so an RFC 9773 CertID
 
 test_ca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -24,7 +26,8 @@ test_cert() {
 		-keyout "$dir/$p.key" -out "$dir/$p.csr" -subj "/CN=$1" 2>/dev/null
 	openssl x509 -req -in "$dir/$p.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
 		-set_serial "0x71$(openssl rand -hex 7)" -days "$days" \
-		-extfile <(printf 'subjectAltName=%s\n' "${san%,}") \
+		-extfile <(printf 'subjectAltName=%s\n' "${san%,}"
+			[[ -z ${TEST_CERT_AKI:-} ]] || echo 'authorityKeyIdentifier=keyid') \
 		-out "$dir/$p.crt" 2>/dev/null
 	cat "$dir/$p.crt" "$dir/ca.pem" >"$dir/$p.pem"
 }

@@ -8,6 +8,7 @@
 #   nginx.bash    nginx_start/stop, served_cert/serial/chain/verify
 #   proxy.bash    proxy_start/stop, proxy_fault/ari/profiles (acme-proxy.py)
 #   assert.bash   run_split, assert_* (bats 1.8 has no bats-assert)
+#   store.bash    store_new, store_meta, store_serial: the store under test
 #
 # Exported here:
 #   REPO_ROOT   the checkout; $REPO_ROOT/bin and /scripts lead PATH
@@ -197,6 +198,8 @@ teardown_file() { harness_stop; }
 source "$HARNESS_DIR/pebble.bash"
 # shellcheck source=tests/helpers/nginx.bash
 source "$HARNESS_DIR/nginx.bash"
+# shellcheck source=tests/helpers/store.bash
+source "$HARNESS_DIR/store.bash"
 # shellcheck source=tests/helpers/assert.bash
 source "$HARNESS_DIR/assert.bash"
 # shellcheck source=tests/helpers/man.bash
