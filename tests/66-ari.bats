@@ -36,7 +36,7 @@ secs() { date -u -d "$1" +%s; }
 at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 # meta NAME [JQ]: NAME's metadata, or a member of it.
-meta() { jq -r "${2:-.}" "$STORE/meta/$1.json"; }
+meta() { store_meta "$STORE" "$1" "${2:-.}"; }
 
 # issue NAME...: a certificate for the names through the proxy, stored;
 # then the proxy's log and settings are cleared. Prints its CertID.
@@ -47,6 +47,23 @@ issue() {
 	}
 	proxy_reset
 	meta "$1" .certID
+}
+
+# ari_due NAME...: the names' next renewal-info check moved into the past
+# (2000), so the next run asks again.
+# file layout: no command sets metadata; meta/NAME.json is rewritten in
+# place, as the files backend lays it out.
+ari_due() {
+	local n
+	for n; do
+		jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$STORE/meta/$n.json" >"$T/m" &&
+			mv "$T/m" "$STORE/meta/$n.json" || return 1
+	done
+}
+
+# ari_stored: how many names hold a renewal-info answer (a nextCheck).
+ari_stored() {
+	certstore -s "$STORE" list | jq -n '[inputs | select(.ari.nextCheck != null)] | length'
 }
 
 # ari_requests: the CertIDs of the renewal-info requests the proxy saw,
@@ -67,6 +84,9 @@ window() {
 # fake N [FIRST]: metadata of N certificates valid 90 days from now, named
 # fNNNNN.example, written straight into the store: only certID matters to
 # renewal information, and the proxy answers any.
+# file layout: no command stores metadata without a certificate; 1,000
+# certificates from the CA would take minutes, so the files are written
+# as the files backend lays them out.
 fake() {
 	local n=$1 i=${2:-1} nb na
 	mkdir -p "$STORE/certs" "$STORE/meta" "$STORE/private"
@@ -89,14 +109,14 @@ fake() {
 	assert_equal "$(ari_requests)" "$id" "requests"
 	[[ $stderr == "cert-expiring: future.example.com: renewal info: window $(at "$s") to $(at "$e"), renew at "*"; next check after "* ]] ||
 		fail "stderr: $stderr"
-	assert_json "$STORE/meta/future.example.com.json" '.ari.certID == .certID
+	assert_json "$(meta future.example.com)" '.ari.certID == .certID
 	    and .ari.window == {start: $s, end: $e} and (.ari.error | not)
 	    and (.ari.chosen | fromdate) >= ($s | fromdate) and (.ari.chosen | fromdate) < ($e | fromdate)
 	    and (.ari.nextCheck | fromdate) - (.ari.checked | fromdate) == 3600
 	    and ((.ari.checked | fromdate) - now | fabs) < 60' \
 		--arg s "$(at "$s")" --arg e "$(at "$e")"
 	chosen=$(secs "$(meta future.example.com .ari.chosen)")
-	cp "$STORE/meta/future.example.com.json" "$T/before"
+	meta future.example.com >"$T/before"
 	# Due from the time picked, not a second before. These runs are past
 	# nextCheck: they ask again, the same window gives the same time, and
 	# --now stores nothing.
@@ -110,7 +130,7 @@ fake() {
 	    and .renewal.due == $c and .renewal.ari == {start: $s, end: $e}' \
 		--arg id "$id" --arg c "$(at "$chosen")" --arg s "$(at "$s")" --arg e "$(at "$e")"
 	assert_equal "$(ari_requests | wc -l)" 2 "requests with --now"
-	cmp "$T/before" "$STORE/meta/future.example.com.json"
+	cmp "$T/before" <(meta future.example.com)
 	# -A asks nothing; the stored window still counts.
 	proxy_reset
 	run_split -0 cert-expiring -A -n "$(at "$chosen")"
@@ -135,14 +155,14 @@ fake() {
 		'.payload.replaces == $id and .status == 201' --arg id "$id"
 	new=$(meta past.example.com .certID)
 	[[ $new != "$id" && $new == *.* ]] || fail "certID $new"
-	assert_json "$STORE/meta/past.example.com.json" '.ari | not'
+	assert_json "$(meta past.example.com)" '.ari | not'
 	# The new certificate: asked about on the next run. No window for it
 	# (404): the lifetime rule, asked again in 6 hours.
 	proxy_reset
 	run_split -0 cert-expiring
 	assert_output ''
 	assert_equal "$(ari_requests)" "$new" "requests"
-	assert_json "$STORE/meta/past.example.com.json" '.ari.certID == $new
+	assert_json "$(meta past.example.com)" '.ari.certID == $new
 	    and (.ari.error | startswith("HTTP 404")) and (.ari.window | not)
 	    and (.ari.nextCheck | fromdate) - (.ari.checked | fromdate) == 21600' --arg new "$new"
 }
@@ -155,7 +175,7 @@ fake() {
 	assert_equal "$(ari_requests)" "$id" "first run"
 	next=$(secs "$(meta retry.example.com .ari.nextCheck)")
 	((next - now >= 7200 && next - now < 7260)) || fail "nextCheck $(at "$next")"
-	cp "$STORE/meta/retry.example.com.json" "$T/before"
+	meta retry.example.com >"$T/before"
 	# Before nextCheck: no request at all, not even the directory.
 	proxy_reset
 	for t in "" "$(at $((next - 1)))"; do
@@ -168,13 +188,15 @@ fake() {
 	run_split -0 cert-expiring -v -n "$(at "$next")"
 	assert_equal "$(ari_requests)" "$id" "after nextCheck"
 	assert_contains "$stderr" "(not stored: --now)"
-	cmp "$T/before" "$STORE/meta/retry.example.com.json"
+	cmp "$T/before" <(meta retry.example.com)
 	# So the next real run still asks nothing.
 	proxy_reset
 	run_split -0 cert-expiring
 	assert_equal "$(proxy_log)" "" "requests after the dry run"
 	# Retry-After is clamped to 1 minute .. 1 day; none means 6 hours.
 	for ra in 5:60 999999:86400 none:21600; do
+		# file layout: the metadata as before, due for a check, written
+		# back into meta/ (no command sets metadata).
 		jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$T/before" >"$STORE/meta/retry.example.com.json"
 		if [[ ${ra%:*} == none ]]; then
 			# The proxy's windows always have a Retry-After; this
@@ -186,7 +208,7 @@ fake() {
 			window "$id" $((now + 5 * 86400)) $((now + 6 * 86400)) "${ra%:*}"
 		fi
 		run_split -0 cert-expiring
-		assert_json "$STORE/meta/retry.example.com.json" \
+		assert_json "$(meta retry.example.com)" \
 			'(.ari.nextCheck | fromdate) - (.ari.checked | fromdate) == $w' --argjson w "${ra#*:}"
 	done
 }
@@ -207,11 +229,10 @@ fake() {
 	run_split -0 cert-expiring -n "$(at $((now + 3601)))"
 	assert_json "$OUTPUT_FILE" '.identifiers == ["revoked.example.com"]
 	    and (.renewal.ari.end | fromdate) < now'
-	jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$STORE/meta/revoked.example.com.json" >"$T/m"
-	mv "$T/m" "$STORE/meta/revoked.example.com.json"
+	ari_due revoked.example.com
 	run_split -0 cert-expiring
 	assert_json "$OUTPUT_FILE" '.previous.certID == $id and .renewal.reason == "expiring"' --arg id "$id"
-	assert_json "$STORE/meta/revoked.example.com.json" '(.ari.chosen | fromdate) < now'
+	assert_json "$(meta revoked.example.com)" '(.ari.chosen | fromdate) < now'
 }
 
 @test "ARI: a CA without renewalInfo, or no answer: the lifetime rule" {
@@ -219,7 +240,7 @@ fake() {
 	na=$(secs "$(meta noari.example.com .notAfter)")
 	nb=$(secs "$(meta noari.example.com .notBefore)")
 	due=$((na - (na - nb) / 3 + (na - nb) / 6))
-	cp "$STORE/meta/noari.example.com.json" "$T/before"
+	meta noari.example.com >"$T/before"
 	# Not in the directory: the directory is fetched, nothing else, and
 	# nothing is written.
 	proxy_ari off
@@ -227,7 +248,7 @@ fake() {
 	assert_output ''
 	assert_equal "$(proxy_log | jq -r .path)" /dir "requests"
 	assert_contains "$stderr" "$ACMEPIPE_DIRECTORY: the CA offers no renewal information"
-	cmp "$T/before" "$STORE/meta/noari.example.com.json"
+	cmp "$T/before" <(meta noari.example.com)
 	run_split -0 cert-expiring -n "$(at "$due")"
 	assert_json "$OUTPUT_FILE" '.previous.certID == $id and (.renewal.ari | not)' --arg id "$id"
 	# A directory that cannot be had: said once, then the lifetime rule.
@@ -240,20 +261,18 @@ fake() {
 	proxy_fault '{"fault": "stall", "path": "^/renewal-info/", "seconds": 3}'
 	run_split -0 cert-expiring -T 1
 	assert_output ''
-	assert_json "$STORE/meta/noari.example.com.json" '(.ari.error | contains("imeout"))
+	assert_json "$(meta noari.example.com)" '(.ari.error | contains("imeout"))
 	    and (.ari.nextCheck | fromdate) - (.ari.checked | fromdate) == 3600 and (.ari.window | not)'
 	# Once a window came, an error later keeps it.
 	window "$id" $(($(date +%s) - 7200)) $(($(date +%s) - 3600))
-	jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$STORE/meta/noari.example.com.json" >"$T/m"
-	mv "$T/m" "$STORE/meta/noari.example.com.json"
+	ari_due noari.example.com
 	run_split -0 cert-expiring
 	assert_line_count 1
-	jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$STORE/meta/noari.example.com.json" >"$T/m"
-	mv "$T/m" "$STORE/meta/noari.example.com.json"
+	ari_due noari.example.com
 	proxy_fault '{"fault": "status", "path": "^/renewal-info/", "status": 503, "retryAfter": 120}'
 	run_split -0 cert-expiring
 	assert_line_count 1
-	assert_json "$STORE/meta/noari.example.com.json" '.ari.error == "HTTP 503: injected by acme-proxy"
+	assert_json "$(meta noari.example.com)" '.ari.error == "HTTP 503: injected by acme-proxy"
 	    and (.ari.window | type) == "object"
 	    and (.ari.nextCheck | fromdate) - (.ari.checked | fromdate) == 120'
 }
@@ -272,9 +291,7 @@ fake() {
 	assert_equal "$(ari_requests | tr '\n' ' ')" "ZmFrZQ.00006 ZmFrZQ.00007 ZmFrZQ.00008 " "resumed"
 	proxy_reset
 	proxy_fault '{"fault": "status", "path": "^/renewal-info/", "status": 429, "retryAfter": 600, "nth": 2, "times": -1}'
-	for f in "$STORE"/meta/*.json; do
-		jq '.ari.nextCheck = "2000-01-01T00:00:00Z"' "$f" >"$T/m" && mv "$T/m" "$f"
-	done
+	ari_due $(store_names "$STORE")
 	run_split -0 cert-expiring
 	assert_equal "$(ari_requests | wc -l)" 2 "requests"
 	assert_contains "$stderr" "renewal info: the CA limits the requests (HTTP 429: injected by acme-proxy): 6 certificates left"
@@ -292,6 +309,8 @@ fake() {
 	assert_equal "$(ari_requests | wc -l)" 2 "requests with -d"
 	# A certificate whose metadata names another CA is not asked about.
 	fake 1 3
+	# file layout: no command sets metadata; the directory is written
+	# into meta/ as the files backend lays it out.
 	jq '.directory = "https://other.example/dir"' "$STORE/meta/f00003.example.json" >"$T/m"
 	mv "$T/m" "$STORE/meta/f00003.example.json"
 	proxy_reset
@@ -344,7 +363,7 @@ fake() {
 	    {"fault": "paused", "path": "^/order-plz$", "identifier": "paused.example.com",
 	    "url": "https://portal.example/sfe/v1/unpause?jwt=abc"}]'
 	run_split -1 acme-renew
-	assert_json "$STORE/meta/limited.example.com.json" '.lastError.type == $t
+	assert_json "$(meta limited.example.com)" '.lastError.type == $t
 	    and ((.lastError.retryAfter | fromdate) - now | . > 7000 and . < 7300)' --arg t "${ACME}rateLimited"
 	ra=$(secs "$(meta limited.example.com .lastError.retryAfter)")
 	# Due by its window, held back by the CA's retryAfter; the paused
@@ -387,7 +406,7 @@ fake() {
 	echo "# 1,000 renewal-info requests at --ari-rate 100: ${span}s, at most $most in a second, run ${took}s" >&3
 	jq -en --argjson s "$span" '$s >= 9.0' >/dev/null || fail "1,000 requests in ${span}s"
 	# Every name stored its answer.
-	assert_equal "$(grep -l '"nextCheck"' "$STORE"/meta/*.json | wc -l)" 1000 "stored"
+	assert_equal "$(ari_stored)" 1000 "stored"
 	# The next run asks nothing.
 	proxy_reset
 	run_split -0 cert-expiring --ari-rate 100
@@ -401,7 +420,7 @@ fake() {
 	ari_requests | sort >"$T/first"
 	assert_equal "$(wc -l <"$T/first")" 300 "first run"
 	assert_contains "$stderr" "renewal info: --ari-max reached: 700 certificates left for the next run"
-	assert_equal "$(grep -l '"nextCheck"' "$STORE"/meta/*.json | wc -l)" 300 "stored"
+	assert_equal "$(ari_stored)" 300 "stored"
 	proxy_reset
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
 	run_split -0 cert-expiring --ari-rate 1000
@@ -412,6 +431,8 @@ fake() {
 	run_split -0 cert-expiring --ari-rate 1000
 	assert_equal "$(proxy_log)" "" "third run"
 	# Oldest nextCheck first: the 5 oldest of 20 made due.
+	# file layout: no command sets metadata; nextCheck is written into
+	# meta/ as the files backend lays it out.
 	for i in $(seq 101 120); do
 		printf -v n 'f%05d.example' "$i"
 		jq --arg t "$(at $((1700000000 + (120 - i) * 60)))" '.ari.nextCheck = $t' \
@@ -427,6 +448,8 @@ fake() {
 	(($(id -u) != 0)) || skip "root writes to a read-only directory"
 	fake 3
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
+	# file layout: a metadata directory that cannot be written, and the
+	# file the message names.
 	chmod a-w "$STORE/meta"
 	run_split -1 cert-expiring
 	chmod u+w "$STORE/meta"
