@@ -50,8 +50,8 @@ failed() {
 secs() { date -u -d "$1" +%s; }
 at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
-# meta NAME MEMBER: a member of NAME's metadata.
-meta() { jq -r ".$2" "$STORE/meta/$1.json"; }
+# meta NAME [MEMBER]: NAME's metadata (certstore list), or a member of it.
+meta() { store_meta "$STORE" "$1" ".${2-}"; }
 
 # firsts [sort]: the first identifier of each document on stdout of
 # run_split, in order or sorted (by version, so n9 before n10).
@@ -72,12 +72,14 @@ firsts() {
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((na - 15 * 86400)))"
 	assert_stderr ''
 	assert_line_count 1
-	assert_json_eq "$(jq -c 'del(.renewal.due)' "$OUTPUT_FILE")" "$(jq -c \
+	assert_json_eq "$(jq -c 'del(.renewal.due)' "$OUTPUT_FILE")" "$(meta example.com | jq -c \
 		'{version: 1, identifiers: ["example.com"], previous: ({serial,
 		  notAfter, issuer: "Test CA"} + if .certID then {certID} else {} end),
-		  renewal: {reason: "expiring"}}' "$STORE/meta/example.com.json")"
+		  renewal: {reason: "expiring"}}')"
 	assert_json "$OUTPUT_FILE" '.previous.serial | test("^71[0-9a-f]{14}$")'
 	# The CertID for ARI's "replaces", when the metadata has one.
+	# file layout: no command sets metadata; the certID is written into
+	# meta/ as the files backend lays it out.
 	jq '.certID = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"' "$STORE/meta/example.com.json" >"$T/m"
 	mv "$T/m" "$STORE/meta/example.com.json"
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((na - 15 * 86400)))"
@@ -192,14 +194,14 @@ firsts() {
 	put new.example.com
 	run_split -0 cert-expiring -s "$STORE"
 	assert_output ''
-	assert_json "$STORE/meta/new.example.com.json" '(.added | not) and .issuer == "Test CA"'
+	assert_json "$(meta new.example.com)" '(.added | not) and .issuer == "Test CA"'
 }
 
 @test "backoff: 1 minute, 10 minutes, 100 minutes, then daily, with jitter" {
 	put example.com
 	t0=$(($(secs "$(meta example.com notAfter)") - 10 * 86400))
 	failed "{\"type\":\"${ACME}connection\",\"time\":\"$(at "$t0")\"}" example.com
-	assert_json "$STORE/meta/example.com.json" '.failCount == 1'
+	assert_json "$(meta example.com)" '.failCount == 1'
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((t0 + 30)))" -v
 	assert_output ''
 	[[ $stderr == "cert-expiring: example.com: failure 1, next attempt after "* ]] ||
@@ -230,10 +232,10 @@ firsts() {
 	assert_output ''
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((t3 + 27 * 3600)))"
 	assert_json "$OUTPUT_FILE" '.renewal.reason == "retry"'
-	assert_json "$STORE/meta/example.com.json" '.failCount == 4'
+	assert_json "$(meta example.com)" '.failCount == 4'
 	# A success ends it: the new certificate is due as any other.
 	put example.com
-	assert_json "$STORE/meta/example.com.json" '.failCount == 0'
+	assert_json "$(meta example.com)" '.failCount == 0'
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((t3 + 60)))"
 	assert_json "$OUTPUT_FILE" '.renewal.reason == "expiring"'
 }
@@ -300,7 +302,7 @@ firsts() {
 	# Unparked, a name is retried at once; the history stays.
 	run_split -0 certstore -s "$STORE" -v unpark perm.example
 	assert_stderr "certstore: perm.example: unparked"
-	assert_json "$STORE/meta/perm.example.json" '.failCount == 0
+	assert_json "$(meta perm.example)" '.failCount == 0
 		and (.firstFailure | not) and (.unparked | test("Z$"))
 		and .lastError.type == $t and (.failures | length) == 2' --arg t "${ACME}caa"
 	run_split -0 cert-expiring -s "$STORE" -n "$(at $((f0 + 31 * 86400)))"
@@ -466,6 +468,7 @@ $USAGE"
 	run_split -1 certstore -s "$STORE" add Example.COM. ../x www.example.com 'a..b' '*.example.net'
 	assert_stderr "certstore: ../x: invalid character '/' in name
 certstore: a..b: empty label"
+	# file layout: a wildcard's metadata file is named with _ for *.
 	assert_equal "$(ls "$STORE/meta" | tr '\n' ' ')" "_.example.net.json example.com.json www.example.com.json " meta
 	run_split -0 certstore -s "$STORE" -v add example.com
 	assert_stderr "certstore: example.com: already managed"
@@ -481,10 +484,14 @@ certstore: a..b: empty label"
 	assert_stderr "certstore: nope.example: not managed"
 	# remove: metadata and certificate (with its key) go.
 	put www.example.com
+	# file layout: the metadata files on disk hold no key material.
 	assert_no_private_key "$STORE"/meta/*
 	run_split -1 certstore -s "$STORE" remove www.example.com nope.example
 	assert_stderr "certstore: nope.example: not managed"
-	[[ ! -e $STORE/meta/www.example.com.json && ! -e $STORE/certs/www.example.com.pem ]] ||
+	! certstore -s "$STORE" list www.example.com 2>/dev/null ||
+		fail "www.example.com still stored"
+	# file layout: the certificate file (what nginx reads) goes too.
+	[[ ! -e $STORE/certs/www.example.com.pem ]] ||
 		fail "www.example.com still stored"
 	run_split -0 certstore -s "$STORE" -v remove '*.example.net'
 	assert_stderr "certstore: *.example.net: removed"
@@ -530,7 +537,7 @@ $usage"
 	assert_stderr "certstore: $T/none: No such file or directory"
 	[[ ! -e $T/none ]] || fail "list created the store"
 	ACMEPIPE_STORE=$STORE run_split -0 certstore add example.com
-	[[ -f $STORE/meta/example.com.json ]]
+	certstore -s "$STORE" list example.com >/dev/null
 	ACMEPIPE_STORE=$T/elsewhere run_split -0 certstore -s "$STORE" list
 	assert_json "$OUTPUT_FILE" '.name == "example.com"'
 	[[ -w /dev/full ]] || skip "no /dev/full"
@@ -587,6 +594,8 @@ $usage"
 
 @test "unreadable metadata: named on stderr, exit 1, the other names still emitted" {
 	certstore -s "$STORE" add good.example bad.example worse.example
+	# file layout: metadata no command would write, put straight into
+	# meta/.
 	echo 'not json' >"$STORE/meta/bad.example.json"
 	jq '.notAfter = "soon"' "$STORE/meta/worse.example.json" >"$T/m"
 	mv "$T/m" "$STORE/meta/worse.example.json"
@@ -600,6 +609,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	assert_equal "$stderr" "certstore: bad.example: metadata: not a JSON object"
 	assert_line_count 2
 	# Temporary files of writes in progress are not names.
+	# file layout: a temporary file as the files backend names them.
 	: >"$STORE/meta/.x.example.json.AbC123"
 	run_split -1 cert-expiring -s "$STORE"
 	assert_equal "$(firsts)" "good.example " documents
@@ -609,6 +619,8 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	put example.com www.example.com
 	failed "{\"type\":\"${ACME}caa\",\"time\":\"2026-01-01T00:00:00Z\"}" example.com
 	certstore -s "$STORE" add new.example
+	# file layout: no file of the store is created, removed or changed
+	# (size, time), and a read-only store is enough.
 	find "$STORE" -printf '%p %s %T@ %m\n' | sort >"$T/before"
 	chmod -R a-w "$STORE"
 	for opts in "" "-r" "-I" "-n 2030-01-01T00:00:00Z" "-b 1/2 -I -l 1 -e 30 -x 1" \
@@ -627,6 +639,8 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	command -v unshare >/dev/null || skip "needs unshare(1)"
 	# 8,000 names whose certificate expired, far more than the 2 MiB of
 	# due documents cert-expiring keeps in memory.
+	# file layout: metadata files written straight into meta/; 8,000
+	# certificates through certstore-put would take too long.
 	mkdir -p "$STORE/meta" "$STORE/certs" "$STORE/private"
 	awk -v dir="$STORE/meta" 'BEGIN {
 		for (i = 0; i < 8000; i++) {
@@ -682,12 +696,12 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	run_split -0 bash -c "cd '$dir' && bash certstore.sh"
 	assert_equal "$(sort <<<"$output")" "example.com
 www.example.com" "names without a certificate"
-	assert_equal "$(ls "$STORE/meta")" example.com.json "names left"
+	assert_equal "$(store_names "$STORE")" example.com "names left"
 	# cert-expiring(1): issue example.com through Pebble, then the others.
 	run_split -0 bash -c "cd '$dir' && bash cert-expiring.sh"
 	assert_json "$dir/renewed.jsonl" '.stored.names == ["example.com"]
 		and .renewal.reason == "new"'
-	assert_json "$STORE/meta/example.com.json" '.serial and (.issuer | test("Pebble"))'
+	assert_json "$(meta example.com)" '.serial and (.issuer | test("Pebble"))'
 	assert_json "$dir/summary.json" '.managed == 1 and .expired == 0'
 	[[ -f $dir/due.jsonl ]]
 	assert_equal "$(served_serial example.com | tr 'A-F' 'a-f' | sed 's/^0*//')" \
