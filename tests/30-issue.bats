@@ -73,6 +73,25 @@ thumbprint() {
 }
 b64url() { base64 -w 0 | tr '+/' '-_' | tr -d '='; }
 
+# meta NAME [JQ]: NAME's metadata (certstore list), or JQ of it.
+meta() { store_meta "$STORE" "$1" "${2:-.}"; }
+
+# has_cert NAME [STORE]: NAME has a stored certificate, and the stored key
+# is its own (certstore chain).
+has_cert() { certstore -s "${2:-$STORE}" chain "$1" >/dev/null; }
+
+# no_cert NAME: no certificate is stored for NAME (certstore chain).
+no_cert() {
+	local e
+	if e=$(certstore -s "$STORE" chain "$1" 2>&1 >/dev/null); then
+		return 1
+	fi
+	[[ $e == "certstore: $1: no certificate" ]] || {
+		echo "no_cert $1: $e" >&2
+		return 1
+	}
+}
+
 # pipeline FILE: the four steps as the manual shows them, FILE on stdin.
 pipeline() {
 	acme-order <"$1" | acme-challenge -w "$WEBROOT" |
@@ -94,8 +113,8 @@ pipeline() {
 	for n in "${names[@]}"; do
 		served_verify "$n" "$ROOT" || fail "$n: served chain does not verify up to Pebble's root"
 		assert_equal "$(serial_lc "$(served_serial "$n")")" \
-			"$(jq -r .serial "$STORE/meta/$n.json")" "$n: served serial"
-		assert_json "$STORE/meta/$n.json" '.name == $n and .identifiers == [$n]
+			"$(meta "$n" .serial)" "$n: served serial"
+		assert_json "$(meta $n)" '.name == $n and .identifiers == [$n]
 			and .failCount == 0 and (.issuer | startswith("Pebble Intermediate CA"))
 			and .keyType == "ec-p256"' --arg n "$n"
 		run_split -0 openssl x509 -noout -subject -nameopt RFC2253 <<<"$(served_cert "$n")"
@@ -133,7 +152,7 @@ pipeline() {
 		run_split -0 acme-issue -K "$kt" -w "$WEBROOT" -s "$STORE" "$n"
 		assert_stderr ''
 		assert_json "$OUTPUT_FILE" '.stored.names == [$n]' --arg n "$n"
-		assert_json "$STORE/meta/$n.json" '.keyType == $kt' --arg kt "$kt"
+		assert_json "$(meta $n)" '.keyType == $kt' --arg kt "$kt"
 		served_verify "$n" "$ROOT" || fail "$kt: served chain does not verify"
 		text=$(served_cert "$n" | openssl x509 -noout -text)
 		case $kt in
@@ -143,8 +162,7 @@ pipeline() {
 		esac
 		assert_contains "$text" "$want"
 		# The stored key is the certificate's.
-		assert_equal "$(openssl pkey -in "$STORE/certs/$n.pem" -pubout)" \
-			"$(openssl x509 -in "$STORE/certs/$n.pem" -noout -pubkey)" "$kt: stored key"
+		has_cert "$n" || fail "$kt: stored key"
 	done
 }
 
@@ -172,14 +190,15 @@ pipeline() {
 	sed 3d "$OUTPUT_FILE" >"$T/good.jsonl"
 	assert_json "$T/good.jsonl" '(.error | not) and .stored.names == .identifiers'
 	for n in s1 s2 s4 s5; do
-		[[ -f $STORE/certs/$n.example.com.pem ]] || fail "$n.example.com not stored"
+		has_cert "$n.example.com" || fail "$n.example.com not stored"
 	done
 	# The failure is recorded for the name; no certificate appears for it.
-	[[ ! -e $STORE/certs/down.example.com.pem ]] || fail "down.example.com has a certificate"
-	assert_json "$STORE/meta/down.example.com.json" '.failCount == 1 and (.serial | not)
+	no_cert down.example.com || fail "down.example.com has a certificate"
+	assert_json "$(meta down.example.com)" '.failCount == 1 and (.serial | not)
 		and .lastError.step == "acme-challenge"
 		and .lastError.type == "urn:ietf:params:acme:error:connection"'
-	assert_no_private_key "$OUTPUT_FILE" "$STORE/meta/down.example.com.json"
+	meta down.example.com >"$T/meta.json"
+	assert_no_private_key "$OUTPUT_FILE" "$T/meta.json"
 }
 
 @test "a failed authorization: the order's other pending ones are deactivated" {
@@ -295,8 +314,8 @@ EOF
 		and (.error.detail | contains($u | sub(".*/"; "")))
 		and (.certificate | not)' --arg u "$url"
 	assert_stderr "$(jq -r '"acme-finalize: <stdin>:1: \(.error.type): \(.error.detail)"' "$T/failed.jsonl")"
-	[[ ! -e $STORE/certs/$n.pem ]] || fail "a certificate was stored"
-	assert_json "$STORE/meta/$n.json" '.failCount == 1 and .lastError.step == "acme-finalize"'
+	no_cert "$n" || fail "a certificate was stored"
+	assert_json "$(meta $n)" '.failCount == 1 and .lastError.step == "acme-finalize"'
 	# A fresh run issues, from the new CA.
 	run_split -0 acme-issue -w "$WEBROOT" -s "$STORE" "$n"
 	root_pem
@@ -309,7 +328,7 @@ EOF
 	assert_contains "$stderr" "acme-order: POST $url 404 "
 	assert_json "$OUTPUT_FILE" '(.error | not) and .order.url != $u and .stored.names == [$n]' \
 		--arg u "$url" --arg n "$n"
-	assert_json "$STORE/meta/$n.json" '.failCount == 0'
+	assert_json "$(meta $n)" '.failCount == 0'
 	served_verify "$n" "$ROOT" || fail "recovered: not served"
 }
 
@@ -327,18 +346,23 @@ EOF
 	assert_no_private_key
 	cp "$OUTPUT_FILE" "$T/final.jsonl"
 	key=$(jq -r .key.path "$T/final.jsonl")
+	# file layout: where the key file is, and the modes of the files and
+	# directories (what nginx and other users may read).
 	[[ $key == "$STORE/private/"* ]] || fail "key outside the store's private area: $key"
 	assert_equal "$(stat -c %a "$key")" 600 "key file mode"
 	assert_equal "$(stat -c %a "$STORE/private")" 700 "private/ mode"
 	run_split -0 certstore-put -v -s "$STORE" <"$T/final.jsonl"
-	assert_no_private_key "$STORE/meta/$n.json"
+	meta "$n" >"$T/meta.json"
+	assert_no_private_key "$T/meta.json"
 	assert_equal "$(stat -c %a "$STORE/certs/$n.pem")" 640 "stored file mode"
 	[[ ! -e $key ]] || fail "key file not removed after storing"
+	# file layout: the key is in the certificate file, where nginx reads it.
 	grep -q -- '-----BEGIN PRIVATE KEY-----' "$STORE/certs/$n.pem" ||
 		fail "no key in the stored file"
 	# acme-issue -m: another mode, still served.
 	run_split -0 acme-issue -m 0600 -w "$WEBROOT" -s "$STORE" mode.example.com
 	assert_no_private_key
+	# file layout: the mode of the file nginx reads.
 	assert_equal "$(stat -c %a "$STORE/certs/mode.example.com.pem")" 600 "-m 0600"
 	root_pem
 	served_verify mode.example.com "$ROOT" || fail "0600 file not served"
@@ -368,7 +392,7 @@ EOF
 	assert_stderr "certstore-put: <stdin>:1: urn:acmepipe:error:input: no certificate in document"
 	assert_json "$OUTPUT_FILE" '.error.step == "certstore-put" and .error.type == "urn:acmepipe:error:input"
 		and .order.status == "ready" and (.stored | not)'
-	[[ ! -e $STORE/certs/$n.pem ]] || fail "a certificate file appeared"
+	no_cert "$n" || fail "a certificate file appeared"
 }
 
 @test "acme-issue exits with its worst step: 0, 1, 2" {
@@ -446,7 +470,7 @@ $usage"
 	assert_contains "$output" "Done: 3 of 3 names issued"
 	for n in blog.example.com shop.example.com www.example.org; do
 		assert_contains "$output" "subject  CN=$n"
-		[[ -f $d/store/certs/$n.pem ]] || fail "demo: $n not stored"
+		has_cert "$n" "$d/store" || fail "demo: $n not stored"
 	done
 	# Friendly, not a wall of JSON.
 	if grep -q '^[[:space:]]*[{[]' "$OUTPUT_FILE"; then
