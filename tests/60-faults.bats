@@ -60,24 +60,31 @@ pebble_kill() {
 	! proc_alive "$pid"
 }
 
-# pub_match FILE: the first certificate's public key is that of FILE's
-# private key (certs/NAME.pem holds both).
-pub_match() {
-	local c k
-	c=$(openssl x509 -in "$1" -noout -pubkey) && k=$(openssl pkey -in "$1" -pubout) &&
-		[[ -n $c && $c == "$k" ]]
+# stored_ok NAME [STORE [ROOT]]: NAME has a stored chain in STORE (default
+# ACMEPIPE_STORE) with its matching key (certstore chain checks it), and
+# the chain verifies up to ROOT (default: the root of the Pebble running
+# now).
+stored_ok() {
+	local s=${2:-$ACMEPIPE_STORE} root=${3:-$T/root.pem}
+	certstore -s "$s" chain "$1" >"$T/stored.pem" ||
+		fail "stored_ok: $1: no stored chain, or certificate and key do not match"
+	if [[ -z ${3:-} ]]; then
+		pebble_root >"$root" || fail "stored_ok: no Pebble root"
+	fi
+	openssl verify -CAfile "$root" -untrusted "$T/stored.pem" "$T/stored.pem" >/dev/null ||
+		fail "stored_ok: $1: chain does not verify"
 }
 
-# stored_ok NAME [STORE]: certs/NAME.pem in STORE (default ACMEPIPE_STORE)
-# is chain then matching key, and the chain verifies up to the root of the
-# Pebble running now.
-stored_ok() {
-	local f=${2:-$ACMEPIPE_STORE}/certs/$1.pem
-	[[ -f $f ]] || fail "stored_ok: no $f"
-	pub_match "$f" || fail "stored_ok: $f: certificate and key do not match"
-	pebble_root >"$T/root.pem" || fail "stored_ok: no Pebble root"
-	openssl verify -CAfile "$T/root.pem" -untrusted "$f" "$f" >/dev/null ||
-		fail "stored_ok: $f: chain does not verify"
+# no_cert NAME: no certificate is stored for NAME (certstore chain).
+no_cert() {
+	local e
+	if e=$(certstore -s "$ACMEPIPE_STORE" chain "$1" 2>&1 >/dev/null); then
+		return 1
+	fi
+	[[ $e == "certstore: $1: no certificate" ]] || {
+		echo "no_cert $1: $e" >&2
+		return 1
+	}
 }
 
 # serial FILE: serial of FILE's first certificate, as openssl prints it.
@@ -89,6 +96,7 @@ serial() {
 
 # no_temp_files DIR: nothing in DIR (recursively) is a temporary file
 # (store.c's ".FILE.XXXXXX").
+# file layout: temporary files are files of the files backend.
 no_temp_files() {
 	local left
 	left=$(find "$1" -name '.*' -print)
@@ -109,12 +117,12 @@ no_temp_files() {
 	assert_json "$OUTPUT_FILE" '.error == null and .stored.names == .identifiers'
 	assert_equal "$(jq -r '.identifiers[0]' "$OUTPUT_FILE" | tr '\n' ' ')" \
 		"$(seq -f 'nonce%g.example.com' 1 50 | tr '\n' ' ')" order
-	assert_equal "$(find "$ACMEPIPE_STORE/certs" -name 'nonce*.pem' | wc -l)" 50 "stored certificates"
+	assert_equal "$(certstore -s "$ACMEPIPE_STORE" list |
+		jq -n '[inputs | select((.name | startswith("nonce")) and .serial != null)] | length')" \
+		50 "stored certificates"
+	# The root of the Pebble that issued them, fetched before the restart.
 	for i in 1 25 50; do
-		f=$ACMEPIPE_STORE/certs/nonce$i.example.com.pem
-		pub_match "$f" || fail "$f: key does not match"
-		openssl verify -CAfile "$T/root.pem" -untrusted "$f" "$f" >/dev/null ||
-			fail "$f: chain does not verify"
+		stored_ok "nonce$i.example.com" "$ACMEPIPE_STORE" "$T/root.pem"
 	done
 	# Rejections happened (badNonce is a 400) and were retried silently:
 	# stderr holds -v lines only, each whole although three processes
@@ -147,13 +155,13 @@ no_temp_files() {
 	done
 	stored_ok up1.example.com
 	stored_ok up2.example.com
-	[[ ! -e $ACMEPIPE_STORE/certs/down.example.com.pem ]] || fail "down.example.com stored"
+	no_cert down.example.com || fail "down.example.com stored"
 	# One line, from the step that failed, with the CA's reason.
 	assert_equal "${#stderr_lines[@]}" 1 "stderr lines"
 	detail=$(jq -r .error.detail <<<"${lines[1]}")
 	assert_stderr "acme-challenge: <stdin>:2: down.example.com: urn:ietf:params:acme:error:connection: $detail"
 	# The store remembers the failure for monitoring.
-	assert_json "$ACMEPIPE_STORE/meta/down.example.com.json" '.failCount == 1
+	assert_json "$(store_meta "$ACMEPIPE_STORE" down.example.com)" '.failCount == 1
 		and .lastError.type == "urn:ietf:params:acme:error:connection"'
 }
 
@@ -276,8 +284,10 @@ no_temp_files() {
 	assert_json "$OUTPUT_FILE" '.error == null and .stored.names == [$n]
 		and .order.url != $o' --arg n "$name" --arg o "$order"
 	stored_ok "$name"
-	assert_equal "$(openssl x509 -in "$ACMEPIPE_STORE/certs/$name.pem" -noout -pubkey)" \
+	assert_equal "$(certstore -s "$ACMEPIPE_STORE" chain "$name" | openssl x509 -noout -pubkey)" \
 		"$(openssl pkey -in "$T/key.copy" -pubout)" "key of the reissued certificate"
+	# file layout: the key file acme-finalize left in the store's private/
+	# area is gone once stored.
 	[[ ! -e $key ]] || fail "key file left in private/ after storing"
 }
 
@@ -315,6 +325,10 @@ no_temp_files() {
 }
 
 @test "certstore-put killed with SIGKILL 100 times while replacing: old or new, and nginx serves it" {
+	# file layout: the test is of the files backend's atomic replacement:
+	# certs/NAME.pem is byte for byte the old or the new file (with its
+	# key, which no command prints), what nginx reads from it, and the
+	# temporary files a kill may leave.
 	local -A keyfile full served
 	export ACMEPIPE_STORE=$TEST_TMP/store # the one nginx serves
 	name=kill.example.com
@@ -384,6 +398,9 @@ no_temp_files() {
 }
 
 @test "16 certstore-put for one name at once: one complete certificate wins, no temporary files" {
+	# file layout: the files of certs/, meta/ and private/ after the race,
+	# no temporary files, and certs/NAME.pem byte for byte one document's
+	# chain then its own key (which no command prints).
 	name=race.example.com
 	for i in $(seq 1 16); do doc "$name"; done |
 		acme-order | acme-challenge | acme-finalize >"$T/issued"
@@ -428,6 +445,10 @@ no_temp_files() {
 }
 
 @test "store file system full: one-line error, old certificate kept, nothing half-written" {
+	# file layout: a full file system under the files backend: the old
+	# certs/NAME.pem unchanged byte for byte, no temporary files, the key
+	# file kept in private/, then the new key in certs/NAME.pem (which no
+	# command prints).
 	((EUID == 0)) || skip "needs root to mount a small tmpfs"
 	mkdir "$T/mnt"
 	mount -t tmpfs -o size=64k,mode=0755 tmpfs "$T/mnt" 2>"$T/mount.err" ||
