@@ -32,9 +32,9 @@ top_issuer() {
 	run_split -0 acme-issue -P "$alt" alt.example.com
 	jq -r .certificate.pem <<<"$output" >"$BATS_TEST_TMPDIR/alt.pem"
 	assert_equal "$(top_issuer "$BATS_TEST_TMPDIR/alt.pem")" "$alt" "preferred chain's root"
-	assert_equal "$(top_issuer "$STORE/certs/alt.example.com.pem")" "$alt" "stored chain's root"
+	assert_equal "$(top_issuer <(certstore -s "$STORE" chain alt.example.com))" "$alt" "stored chain's root"
 	run_split -0 acme-issue def.example.com
-	assert_equal "$(top_issuer "$STORE/certs/def.example.com.pem")" "$def" "default chain's root"
+	assert_equal "$(top_issuer <(certstore -s "$STORE" chain def.example.com))" "$def" "default chain's root"
 	# Served as stored, and it verifies against the alternate root.
 	curl -sf --cacert "$ACMEPIPE_CA_BUNDLE" "$PEBBLE_MGMT/roots/1" >"$BATS_TEST_TMPDIR/root1.pem"
 	served_verify alt.example.com "$BATS_TEST_TMPDIR/root1.pem"
@@ -42,5 +42,5 @@ top_issuer() {
 
 @test "preferred chain: a name no chain has keeps the default chain" {
 	run_split -0 acme-issue -P "No Such Root" none.example.com
-	assert_equal "$(top_issuer "$STORE/certs/none.example.com.pem")" "$(root_cn 0)" "root"
+	assert_equal "$(top_issuer <(certstore -s "$STORE" chain none.example.com))" "$(root_cn 0)" "root"
 }
