@@ -53,7 +53,7 @@ new_orders() { proxy_log | jq -c 'select(.path == "/order-plz") | .payload'; }
 	acme-issue old.example.com >"$BATS_TEST_TMPDIR/first"
 	certid=$(jq -r .certificate.certID "$BATS_TEST_TMPDIR/first")
 	[[ $certid == *.* ]]
-	assert_equal "$(jq -r .certID "$STORE/meta/old.example.com.json")" "$certid" "meta certID"
+	assert_equal "$(store_meta "$STORE" old.example.com .certID)" "$certid" "meta certID"
 	proxy_reset
 	run_split -0 acme-order <<<"$(jq -cn --arg c "$certid" '{identifiers: ["old.example.com"], previous: {certID: $c}}')"
 	assert_json "$output" '.order.replaces == $c' --arg c "$certid"
@@ -97,7 +97,7 @@ new_orders() { proxy_log | jq -c 'select(.path == "/order-plz") | .payload'; }
 	assert_json "$output" '.error.type == "urn:ietf:params:acme:error:rateLimited"
 	    and .error.step == "acme-order"
 	    and ((.error.retryAfter | fromdate) - now | . > 7100 and . < 7300)'
-	assert_json "$STORE/meta/limited.example.com.json" '.lastError.retryAfter != null'
+	assert_json "$(store_meta "$STORE" limited.example.com)" '.lastError.retryAfter != null'
 }
 
 @test "paused: the document carries the CA's unpause URL" {
