@@ -109,7 +109,7 @@ afile_write(const char *path, const char *tmpdir, const char *tag,
 		goto out;
 	made = 1;
 	if (afile_write_all(fd, c, nc) != 0 ||
-	    ((flags & AFILE_DURABLE) && fsync(fd) != 0))
+	    ((flags & (AFILE_DURABLE | AFILE_SYNC)) && fsync(fd) != 0))
 		goto out;
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) {
 		step = "chown: ";

@@ -33,6 +33,8 @@ struct afile_chunk {
 
 #define AFILE_EXCL    0x1 /* an existing file wins: nothing written, 1 */
 #define AFILE_DURABLE 0x2 /* fsync the file and its directory */
+#define AFILE_SYNC    0x4 /* fsync the file only: the caller syncs the
+			     directory once for several files */
 
 /*
  * Writes the chunks c[0..nc) to path with mode and group gid ((gid_t)-1

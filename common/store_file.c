@@ -45,6 +45,7 @@
 #define SFILE_META_MAX     (1024 * 1024) /* larger metadata is ignored */
 #define SFILE_PEM_MAX      (1024 * 1024) /* a chain and its key */
 #define SFILE_STEM_MAX     272  /* a file name stem: names are <= 253 */
+#define SFILE_NOSYNC       0x100 /* sfile_write(): no fsync at all */
 
 struct sfile {
 	char	*dir;      /* owned */
@@ -101,7 +102,11 @@ sfile_path(char *buf, size_t buflen, const struct sfile *s, const char *sub,
 	return n < 0 || (size_t)n >= buflen ? -1 : 0;
 }
 
-/* Writes SUB/STEM.EXT durably, via DIR/tmp, as afile_write(). */
+/*
+ * Writes SUB/STEM.EXT durably, via DIR/tmp, as afile_write(); with
+ * AFILE_SYNC in flags the caller syncs the directory, with SFILE_NOSYNC
+ * nothing is synced.
+ */
 static int
 sfile_write(const struct sfile *s, const char *sub, const char *stem,
     const char *ext, const struct afile_chunk *c, size_t nc, mode_t mode,
@@ -118,8 +123,12 @@ sfile_write(const struct sfile *s, const char *sub, const char *stem,
 		snprintf(why, whylen, "%s: path too long", label);
 		return -1;
 	}
-	return afile_write(path, s->tmp, tag, c, nc, mode, gid,
-	    flags | AFILE_DURABLE, label, why, whylen);
+	if (flags & SFILE_NOSYNC)
+		flags &= ~SFILE_NOSYNC;
+	else if (!(flags & AFILE_SYNC))
+		flags |= AFILE_DURABLE;
+	return afile_write(path, s->tmp, tag, c, nc, mode, gid, flags, label,
+	    why, whylen);
 }
 
 /* Removes what writers killed half way left in DIR/tmp. */
@@ -445,7 +454,7 @@ fail:
 /* Writes SUB/STEM.json from m (borrowed). */
 static int
 sfile_meta_write(const struct sfile *s, const char *sub, const char *stem,
-    const json_t *m, char *why, size_t whylen)
+    const json_t *m, int flags, char *why, size_t whylen)
 {
 	struct afile_chunk c[2];
 	char *text = NULL;
@@ -460,7 +469,7 @@ sfile_meta_write(const struct sfile *s, const char *sub, const char *stem,
 	c[1].p = "\n";
 	c[1].len = 1;
 	rc = sfile_write(s, sub, stem, ".json", c, 2, SFILE_META_MODE,
-	    (gid_t)-1, 0, why, whylen);
+	    (gid_t)-1, flags, why, whylen);
 	free(text);
 	return rc;
 }
@@ -562,6 +571,7 @@ static int
 sfile_recover(const struct sfile *s, const char *stem, char *why,
     size_t whylen)
 {
+	char mark[PATH_MAX];
 	int put, drop;
 
 	if ((put = sfile_exists(s, "journal", stem, ".put")) == -1 ||
@@ -582,10 +592,35 @@ sfile_recover(const struct sfile *s, const char *stem, char *why,
 		(void)sfile_unlink(s, "journal", stem, ".pem", why, whylen);
 		(void)sfile_unlink(s, "journal", stem, ".json", why, whylen);
 	}
-	if ((put && sfile_unlink(s, "journal", stem, ".put", why, whylen) ==
-	    -1) || (drop && sfile_unlink(s, "journal", stem, ".drop", why,
-	    whylen) == -1))
+	/*
+	 * A put's mark goes unsynced: should it come back after a power cut,
+	 * it finds nothing staged, and the next put's sync of journal/ makes
+	 * its removal last.
+	 */
+	if (put && sfile_path(mark, sizeof(mark), s, "journal", stem,
+	    ".put") == 0 && unlink(mark) != 0 && errno != ENOENT) {
+		snprintf(why, whylen, "journal/%s.put: %s", stem,
+		    strerror(errno));
 		return -1;
+	}
+	if (drop && sfile_unlink(s, "journal", stem, ".drop", why, whylen) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
+/* fsync of DIR/SUB; 0 or -1 with why. */
+static int
+sfile_sync(const struct sfile *s, const char *sub, char *why, size_t whylen)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", s->dir, sub) >=
+	    (int)sizeof(dir) || afile_sync_dir(dir) != 0) {
+		snprintf(why, whylen, "%s: fsync directory: %s", sub,
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -608,10 +643,12 @@ static int
 sfile_mark(const struct sfile *s, const char *stem, const char *ext,
     char *why, size_t whylen)
 {
-	if (sfile_journal(s, why, whylen) != 0)
+	/* Empty: only its name matters, so only the directory is synced. */
+	if (sfile_journal(s, why, whylen) != 0 ||
+	    sfile_write(s, "journal", stem, ext, NULL, 0, 0600, (gid_t)-1,
+	    SFILE_NOSYNC, why, whylen) != 0)
 		return -1;
-	return sfile_write(s, "journal", stem, ext, NULL, 0, 0600, (gid_t)-1, 0,
-	    why, whylen);
+	return sfile_sync(s, "journal", why, whylen);
 }
 
 /*
@@ -645,7 +682,7 @@ sfile_apply(const struct sfile *s, const char *stem, json_t *m, int what,
 	if (what != STORE_WRITE)
 		return what;
 	if (cert == NULL)
-		return sfile_meta_write(s, "meta", stem, m, why, whylen) == 0 ?
+		return sfile_meta_write(s, "meta", stem, m, 0, why, whylen) == 0 ?
 		    STORE_WRITE : -1;
 	c[0].p = cert->chain;
 	c[0].len = cert->chainlen;
@@ -654,10 +691,13 @@ sfile_apply(const struct sfile *s, const char *stem, json_t *m, int what,
 	    cert->chain[cert->chainlen - 1] != '\n' ? 1 : 0;
 	c[2].p = cert->key;
 	c[2].len = cert->keylen;
+	/* One sync of journal/ makes both staged files last before the mark. */
 	if (sfile_journal(s, why, whylen) != 0 ||
-	    sfile_write(s, "journal", stem, ".pem", c, 3, s->mode, s->gid, 0,
-	    why, whylen) != 0 ||
-	    sfile_meta_write(s, "journal", stem, m, why, whylen) != 0 ||
+	    sfile_write(s, "journal", stem, ".pem", c, 3, s->mode, s->gid,
+	    AFILE_SYNC, why, whylen) != 0 ||
+	    sfile_meta_write(s, "journal", stem, m, AFILE_SYNC, why,
+	    whylen) != 0 ||
+	    sfile_sync(s, "journal", why, whylen) != 0 ||
 	    sfile_mark(s, stem, ".put", why, whylen) != 0 ||
 	    sfile_recover(s, stem, why, whylen) != 0)
 		return -1; /* before the mark: nothing changed */
