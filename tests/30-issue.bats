@@ -114,7 +114,7 @@ pipeline() {
 		served_verify "$n" "$ROOT" || fail "$n: served chain does not verify up to Pebble's root"
 		assert_equal "$(serial_lc "$(served_serial "$n")")" \
 			"$(meta "$n" .serial)" "$n: served serial"
-		assert_json "$(meta $n)" '.name == $n and .identifiers == [$n]
+		assert_json "$(meta "$n")" '.name == $n and .identifiers == [$n]
 			and .failCount == 0 and (.issuer | startswith("Pebble Intermediate CA"))
 			and .keyType == "ec-p256"' --arg n "$n"
 		run_split -0 openssl x509 -noout -subject -nameopt RFC2253 <<<"$(served_cert "$n")"
@@ -152,7 +152,7 @@ pipeline() {
 		run_split -0 acme-issue -K "$kt" -w "$WEBROOT" -s "$STORE" "$n"
 		assert_stderr ''
 		assert_json "$OUTPUT_FILE" '.stored.names == [$n]' --arg n "$n"
-		assert_json "$(meta $n)" '.keyType == $kt' --arg kt "$kt"
+		assert_json "$(meta "$n")" '.keyType == $kt' --arg kt "$kt"
 		served_verify "$n" "$ROOT" || fail "$kt: served chain does not verify"
 		text=$(served_cert "$n" | openssl x509 -noout -text)
 		case $kt in
@@ -315,7 +315,7 @@ EOF
 		and (.certificate | not)' --arg u "$url"
 	assert_stderr "$(jq -r '"acme-finalize: <stdin>:1: \(.error.type): \(.error.detail)"' "$T/failed.jsonl")"
 	no_cert "$n" || fail "a certificate was stored"
-	assert_json "$(meta $n)" '.failCount == 1 and .lastError.step == "acme-finalize"'
+	assert_json "$(meta "$n")" '.failCount == 1 and .lastError.step == "acme-finalize"'
 	# A fresh run issues, from the new CA.
 	run_split -0 acme-issue -w "$WEBROOT" -s "$STORE" "$n"
 	root_pem
@@ -328,7 +328,7 @@ EOF
 	assert_contains "$stderr" "acme-order: POST $url 404 "
 	assert_json "$OUTPUT_FILE" '(.error | not) and .order.url != $u and .stored.names == [$n]' \
 		--arg u "$url" --arg n "$n"
-	assert_json "$(meta $n)" '.failCount == 0'
+	assert_json "$(meta "$n")" '.failCount == 0'
 	served_verify "$n" "$ROOT" || fail "recovered: not served"
 }
 
@@ -380,6 +380,8 @@ EOF
 	run_split -1 pipeline "$T/in.jsonl"
 	assert_line_count 1
 	assert_stderr "acme-order: <stdin>:1: ../x: urn:acmepipe:error:identifier: invalid character '/' in name"
+	# file layout: no file anywhere, in the store or out of it, is named
+	# after ../x.
 	found=$(find "$TEST_TMP" \( -name x -o -name x.pem -o -name x.json \) -print)
 	assert_equal "$found" '' "files named after ../x"
 }
