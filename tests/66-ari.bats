@@ -291,6 +291,7 @@ fake() {
 	assert_equal "$(ari_requests | tr '\n' ' ')" "ZmFrZQ.00006 ZmFrZQ.00007 ZmFrZQ.00008 " "resumed"
 	proxy_reset
 	proxy_fault '{"fault": "status", "path": "^/renewal-info/", "status": 429, "retryAfter": 600, "nth": 2, "times": -1}'
+	# shellcheck disable=SC2046 # one name a word
 	ari_due $(store_names "$STORE")
 	run_split -0 cert-expiring
 	assert_equal "$(ari_requests | wc -l)" 2 "requests"
