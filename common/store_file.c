@@ -47,12 +47,18 @@
 #define SFILE_STEM_MAX     272  /* a file name stem: names are <= 253 */
 #define SFILE_NOSYNC       0x100 /* sfile_write(): no fsync at all */
 
+/* The subdirectories whose descriptors are kept for their fsyncs. */
+static const char *const sfile_subs[] = { "certs", "meta", "journal",
+    "lock" };
+#define SFILE_NSUBS (sizeof(sfile_subs) / sizeof(sfile_subs[0]))
+
 struct sfile {
 	char	*dir;      /* owned */
 	char	*priv;     /* DIR/private, owned */
 	char	*tmp;      /* DIR/tmp, owned */
 	mode_t	 mode;
 	gid_t	 gid;
+	int	*dfd;      /* owned: sfile_subs' descriptors, -1 until used */
 };
 
 static int
@@ -103,6 +109,44 @@ sfile_path(char *buf, size_t buflen, const struct sfile *s, const char *sub,
 }
 
 /*
+ * A descriptor of DIR/SUB, opened the first time and kept, so that the
+ * directory syncs of every write cost no open; -1 with errno.
+ */
+static int
+sfile_dirfd(const struct sfile *s, const char *sub)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < SFILE_NSUBS && strcmp(sfile_subs[i], sub) != 0; i++)
+		;
+	if (i < SFILE_NSUBS && s->dfd[i] != -1)
+		return s->dfd[i];
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, sub) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (i == SFILE_NSUBS) /* not kept: opened for this once */
+		return -1;
+	return s->dfd[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* fsync of DIR/SUB; 0 or -1 with why. */
+static int
+sfile_sync(const struct sfile *s, const char *sub, char *why, size_t whylen)
+{
+	int fd;
+
+	if ((fd = sfile_dirfd(s, sub)) == -1 || fsync(fd) != 0) {
+		snprintf(why, whylen, "%s: fsync directory: %s", sub,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Writes SUB/STEM.EXT durably, via DIR/tmp, as afile_write(); with
  * AFILE_SYNC in flags the caller syncs the directory, with SFILE_NOSYNC
  * nothing is synced.
@@ -113,6 +157,7 @@ sfile_write(const struct sfile *s, const char *sub, const char *stem,
     gid_t gid, int flags, char *why, size_t whylen)
 {
 	char path[PATH_MAX], tag[SFILE_STEM_MAX + 16], label[SFILE_STEM_MAX + 16];
+	int rc, sync;
 
 	/* A staged file is named for people by where it is going. */
 	snprintf(label, sizeof(label), "%s/%s%s", strcmp(sub, "journal") != 0 ?
@@ -124,11 +169,14 @@ sfile_write(const struct sfile *s, const char *sub, const char *stem,
 		return -1;
 	}
 	if (flags & SFILE_NOSYNC)
-		flags &= ~SFILE_NOSYNC;
-	else if (!(flags & AFILE_SYNC))
-		flags |= AFILE_DURABLE;
-	return afile_write(path, s->tmp, tag, c, nc, mode, gid, flags, label,
-	    why, whylen);
+		return afile_write(path, s->tmp, tag, c, nc, mode, gid,
+		    flags & ~SFILE_NOSYNC, label, why, whylen);
+	sync = !(flags & AFILE_SYNC); /* else the caller syncs SUB */
+	rc = afile_write(path, s->tmp, tag, c, nc, mode, gid,
+	    flags | AFILE_SYNC, label, why, whylen);
+	if (rc == 0 && sync && sfile_sync(s, sub, why, whylen) != 0)
+		return -1;
+	return rc;
 }
 
 /* Removes what writers killed half way left in DIR/tmp. */
@@ -272,9 +320,14 @@ static void
 sfile_close(void *b)
 {
 	struct sfile *s = b;
+	size_t i;
 
 	if (s == NULL)
 		return;
+	for (i = 0; s->dfd != NULL && i < SFILE_NSUBS; i++)
+		if (s->dfd[i] != -1)
+			(void)close(s->dfd[i]);
+	free(s->dfd);
 	free(s->dir);
 	free(s->priv);
 	free(s->tmp);
@@ -368,11 +421,14 @@ sfile_open(const char *dir, const struct store_opts *o, char *why,
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->dir = strdup(dir)) == NULL ||
 	    (s->priv = sfile_join(dir, "private")) == NULL ||
-	    (s->tmp = sfile_join(dir, "tmp")) == NULL) {
+	    (s->tmp = sfile_join(dir, "tmp")) == NULL ||
+	    (s->dfd = malloc(SFILE_NSUBS * sizeof(*s->dfd))) == NULL) {
 		snprintf(why, whylen, "%s: out of memory", dir);
 		sfile_close(s);
 		return NULL;
 	}
+	for (i = 0; i < SFILE_NSUBS; i++)
+		s->dfd[i] = -1;
 	s->mode = o != NULL ? o->mode : 0640;
 	s->gid = o != NULL ? o->gid : (gid_t)-1;
 	if (make)
@@ -474,32 +530,38 @@ sfile_meta_write(const struct sfile *s, const char *sub, const char *stem,
 	return rc;
 }
 
-/* Unlinks SUB/STEM.EXT: 0, 1 when it was absent, -1 with why. */
+/*
+ * Unlinks SUB/STEM.EXT, or with to renames journal/STEM.EXT there, then
+ * syncs SUB (journal/ for an unlink there): 0, 1 when the file was
+ * absent, -1 with why.
+ */
 static int
-sfile_unlink(const struct sfile *s, const char *sub, const char *stem,
-    const char *ext, char *why, size_t whylen)
+sfile_move(const struct sfile *s, const char *sub, const char *stem,
+    const char *ext, int to, char *why, size_t whylen)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX], from[PATH_MAX];
 
 	if (sfile_path(path, sizeof(path), s, sub, stem, ext) != 0 ||
-	    snprintf(dir, sizeof(dir), "%s/%s", s->dir, sub) >=
-	    (int)sizeof(dir)) {
+	    sfile_path(from, sizeof(from), s, "journal", stem, ext) != 0) {
 		snprintf(why, whylen, "%s/%s%s: path too long", sub, stem, ext);
 		return -1;
 	}
-	if (unlink(path) != 0) {
+	if ((to ? rename(from, path) : unlink(path)) != 0) {
 		if (errno == ENOENT)
 			return 1;
 		snprintf(why, whylen, "%s/%s%s: %s", sub, stem, ext,
 		    strerror(errno));
 		return -1;
 	}
-	if (afile_sync_dir(dir) != 0) {
-		snprintf(why, whylen, "%s: fsync directory: %s", sub,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	return sfile_sync(s, sub, why, whylen);
+}
+
+/* Unlinks SUB/STEM.EXT: 0, 1 when it was absent, -1 with why. */
+static int
+sfile_unlink(const struct sfile *s, const char *sub, const char *stem,
+    const char *ext, char *why, size_t whylen)
+{
+	return sfile_move(s, sub, stem, ext, 0, why, whylen);
 }
 
 /* 1 when SUB/STEM.EXT exists, 0 when not, -1 with errno. */
@@ -518,33 +580,15 @@ sfile_exists(const struct sfile *s, const char *sub, const char *stem,
 	return errno == ENOENT ? 0 : -1;
 }
 
-/* Moves journal/STEM.EXT to SUB/STEM.EXT when it is there. */
+/*
+ * Moves journal/STEM.EXT to SUB/STEM.EXT when it is there (absent: it
+ * moved before its writer died).
+ */
 static int
 sfile_settle(const struct sfile *s, const char *stem, const char *sub,
     const char *ext, char *why, size_t whylen)
 {
-	char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
-
-	if (sfile_path(from, sizeof(from), s, "journal", stem, ext) != 0 ||
-	    sfile_path(to, sizeof(to), s, sub, stem, ext) != 0 ||
-	    snprintf(dir, sizeof(dir), "%s/%s", s->dir, sub) >=
-	    (int)sizeof(dir)) {
-		snprintf(why, whylen, "%s/%s%s: path too long", sub, stem, ext);
-		return -1;
-	}
-	if (rename(from, to) != 0) {
-		if (errno == ENOENT)
-			return 0; /* moved before the writer died */
-		snprintf(why, whylen, "%s/%s%s: %s", sub, stem, ext,
-		    strerror(errno));
-		return -1;
-	}
-	if (afile_sync_dir(dir) != 0) {
-		snprintf(why, whylen, "%s: fsync directory: %s", sub,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
+	return sfile_move(s, sub, stem, ext, 1, why, whylen) == -1 ? -1 : 0;
 }
 
 /*
@@ -609,20 +653,6 @@ sfile_recover(const struct sfile *s, const char *stem, char *why,
 	return 0;
 }
 
-/* fsync of DIR/SUB; 0 or -1 with why. */
-static int
-sfile_sync(const struct sfile *s, const char *sub, char *why, size_t whylen)
-{
-	char dir[PATH_MAX];
-
-	if (snprintf(dir, sizeof(dir), "%s/%s", s->dir, sub) >=
-	    (int)sizeof(dir) || afile_sync_dir(dir) != 0) {
-		snprintf(why, whylen, "%s: fsync directory: %s", sub,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 /* DIR/journal, made (0700) the first time. */
 static int
@@ -630,6 +660,8 @@ sfile_journal(const struct sfile *s, char *why, size_t whylen)
 {
 	char dir[PATH_MAX];
 
+	if (sfile_dirfd(s, "journal") != -1)
+		return 0; /* there already */
 	if (snprintf(dir, sizeof(dir), "%s/journal", s->dir) >=
 	    (int)sizeof(dir) || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
 		snprintf(why, whylen, "journal: %s", strerror(errno));
