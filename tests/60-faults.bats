@@ -203,6 +203,14 @@ no_temp_files() {
 		status=0
 		wait "$pid" || status=$?
 		assert_equal "$status" 1 "$how: acme-challenge exit status"
+		# A restart that lands while a poll's answer is in flight cuts
+		# that request instead ("Transferred a partial file"): a
+		# connection error, just as clear, and the rerun still works.
+		if [[ $how == restarted ]] && jq -e '.error.type == "urn:acmepipe:error:connection"
+		    and (.error.detail | test(": Transferred a partial file$|: Connection reset|: Empty reply"))' \
+			"$T/$how.out" >/dev/null; then
+			want=urn:acmepipe:error:connection
+		fi
 		assert_json "$T/$how.out" '.error.step == "acme-challenge"
 			and .error.type == $t and .error.identifier == $n
 			and (.error.detail | length) > 0' --arg t "$want" --arg n "$name"
