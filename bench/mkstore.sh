@@ -62,20 +62,8 @@ mkdir "$store" "$store/certs" "$store/meta" "$store/private" &&
 	chmod 0755 "$store" "$store/certs" "$store/meta" &&
 	chmod 0700 "$store/private" || exit 1
 
-cat >"$dir/ca/leaf.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-x509_extensions = leaf
-[dn]
-CN = unused
-[leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
+# The leaves' extensions, shared with bench/store.sh.
+cp "$here/leaf.cnf" "$dir/ca/leaf.cnf" || exit 1
 if ! openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 	-nodes -days 3650 -subj "/CN=acmepipe bench test CA" \
 	-addext basicConstraints=critical,CA:TRUE \

@@ -83,20 +83,8 @@ if ! [[ -s $cache/stamp ]] || ! grep -qx "format=$FORMAT n=$n" "$cache/stamp" ||
 	rm -rf "$cache"
 	mkdir -p "$cache/ca" "$cache/keys" "$cache/certs" "$cache/rec"
 	chmod 0700 "$cache/keys"
-	cat >"$cache/ca/leaf.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-x509_extensions = leaf
-[dn]
-CN = unused
-[leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
+	# The leaves' extensions, shared with bench/mkstore.sh.
+	cp "$here/leaf.cnf" "$cache/ca/leaf.cnf" || exit 1
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 		-nodes -days 3650 -subj "/CN=acmepipe bench put CA" \
 		-addext basicConstraints=critical,CA:TRUE \

@@ -109,12 +109,6 @@ store_close(struct store *s)
 }
 
 const char *
-store_backend(const struct store *s)
-{
-	return s->ops->name;
-}
-
-const char *
 store_private_dir(const struct store *s)
 {
 	return s->ops->private_dir(s->b);

@@ -63,9 +63,6 @@ struct store *store_open(const char *where, const struct store_opts *o,
     char *why, size_t whylen);
 void store_close(struct store *s);
 
-/* The backend's name ("files"); borrowed. */
-const char *store_backend(const struct store *s);
-
 /*
  * The directory for pending certificate keys; borrowed, NULL when the
  * backend has none (the caller needs a key directory of its own).

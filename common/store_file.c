@@ -48,8 +48,7 @@
 #define SFILE_NOSYNC       0x100 /* sfile_write(): no fsync at all */
 
 /* The subdirectories whose descriptors are kept for their fsyncs. */
-static const char *const sfile_subs[] = { "certs", "meta", "journal",
-    "lock" };
+static const char *const sfile_subs[] = { "certs", "meta", "journal" };
 #define SFILE_NSUBS (sizeof(sfile_subs) / sizeof(sfile_subs[0]))
 
 struct sfile {

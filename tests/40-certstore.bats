@@ -259,6 +259,28 @@ certstore-put: www.example.com: stored, not after $na"
 		"a.example true x.example false b.example true " order
 }
 
+# file layout: the broken files are made by hand, since no command stores
+# a chain without its key.
+@test "certstore chain: a stored file without its key, or with another key: refused, nothing printed" {
+	mkleaf a example.com
+	mkleaf b example.com
+	mkdoc a example.com | certstore-put -s "$STORE" >/dev/null
+	f=$STORE/certs/example.com.pem
+	run_split -0 certstore -s "$STORE" chain example.com
+	cmp "$OUTPUT_FILE" "$T/a.pem"
+	cp "$T/a.pem" "$f"
+	run_split -1 certstore -s "$STORE" chain example.com
+	assert_output ''
+	assert_stderr "certstore: example.com: stored without a private key"
+	cat "$T/a.pem" "$T/b.key" >"$f"
+	run_split -1 certstore -s "$STORE" chain example.com
+	assert_output ''
+	[[ $stderr == "certstore: example.com: stored chain: "* ]] || fail "stderr: $stderr"
+	assert_no_private_key
+	run_split -1 certstore -s "$STORE" chain ../x.example
+	[[ $stderr == "certstore: ../x.example: "* ]] || fail "stderr: $stderr"
+}
+
 @test "wildcard name is stored as _.NAME" {
 	mkleaf a '*.example.com' example.com
 	mkdoc a '*.example.com' example.com >"$T/in"
