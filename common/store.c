@@ -33,6 +33,30 @@ static const struct store_ops *const store_backends[] = {
 	&store_file_ops,
 };
 
+json_t *
+store_meta_named(json_t *m, const char *name, int strict, int e)
+{
+	if (m != NULL && !json_is_object(m)) {
+		json_decref(m);
+		m = NULL;
+		e = EBADMSG;
+	}
+	if (m == NULL && strict) {
+		errno = e;
+		return NULL;
+	}
+	if (m == NULL && (m = json_object()) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (json_object_set_new(m, "name", json_string(name)) != 0) {
+		json_decref(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
 int
 store_opts_parse(struct store_opts *o, const char *group, const char *mode,
     char *why, size_t whylen)

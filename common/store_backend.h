@@ -105,6 +105,14 @@ struct store_ops {
 extern const struct store_ops store_file_ops;
 
 /*
+ * What a backend's get() returns for metadata m (a new reference, NULL
+ * when it could not be read or parsed, e then saying why): m with "name"
+ * set to name, provided it is a JSON object; else {"name": name}, or when
+ * strict NULL with errno e (EBADMSG when m is not an object). Takes m.
+ */
+json_t *store_meta_named(json_t *m, const char *name, int strict, int e);
+
+/*
  * The offset of the private key in a stored PEM text (chain then key):
  * the first "-----BEGIN ... PRIVATE KEY-----" line; len when none.
  */

@@ -7,6 +7,8 @@
  *   DIR/private/          pending certificate keys
  *   DIR/tmp/              temporary files of writes in progress
  *   DIR/lock/STEM.lock    one lock file per name being updated
+ *   DIR/journal/          a put's or drop's files until they are in
+ *                         place (sfile_apply())
  *
  * Files are written with afile_write(), durable, via DIR/tmp, which
  * writers killed half way leave temporary files in; the next writer to
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "afile.h"
+#include "cert.h"
 #include "ident.h"
 #include "key.h"
 #include "store_backend.h"
@@ -233,21 +236,22 @@ sfile_meta_parse(int fd, size_t size, int *e)
 }
 
 /*
- * Reads meta/STEM.json. NULL with errno ENOENT when the name is not
+ * Reads SUB/STEM.json (SUB meta/, or journal/ for a staged one). NULL
+ * with errno ENOENT when the name is not
  * managed, NULL with another errno on a read error. Metadata that cannot
  * be parsed reads as {"name": name}, so the name stays managed and the
  * next write heals it; when strict, it is NULL with errno EBADMSG instead.
  */
 static json_t *
-sfile_meta_read(const struct sfile *s, const char *stem, const char *name,
-    int strict)
+sfile_meta_read(const struct sfile *s, const char *sub, const char *stem,
+    const char *name, int strict)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	json_t *m = NULL;
 	int fd = -1, e;
 
-	if (sfile_path(path, sizeof(path), s, "meta", stem, ".json") != 0) {
+	if (sfile_path(path, sizeof(path), s, sub, stem, ".json") != 0) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -263,25 +267,7 @@ sfile_meta_read(const struct sfile *s, const char *stem, const char *name,
 	else
 		m = sfile_meta_parse(fd, (size_t)st.st_size, &e);
 	(void)close(fd);
-	if (m != NULL && !json_is_object(m)) {
-		json_decref(m);
-		m = NULL;
-		e = EBADMSG;
-	}
-	if (m == NULL && strict) {
-		errno = e;
-		return NULL;
-	}
-	if (m == NULL && (m = json_object()) == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (json_object_set_new(m, "name", json_string(name)) != 0) {
-		json_decref(m);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return m;
+	return store_meta_named(m, name, strict, e);
 }
 
 /*
@@ -350,17 +336,19 @@ static int sfile_recover(const struct sfile *, const char *, char *,
     size_t);
 
 /*
- * Runs sfile_recover() for every name a killed writer left a mark for,
- * unless its lock is held (its writer is alive, or the next one is on
- * it). DIR/journal is empty but for such marks, so this is one read of
- * an empty directory per open.
+ * Runs sfile_recover() for every name a killed writer left something in
+ * DIR/journal for, unless its lock is held (its writer is alive, or the
+ * next one is on it). DIR/journal is empty but for such files, so this
+ * is one read of an empty directory per open. A ".put" mark, which an
+ * earlier version of this journal wrote, goes once its name is recovered.
  */
 static void
 sfile_recover_all(const struct sfile *s)
 {
+	static const char *const exts[] = { ".pem", ".json", ".drop", ".put" };
 	char path[PATH_MAX], lock[PATH_MAX], stem[SFILE_STEM_MAX], why[320];
 	struct dirent *e;
-	size_t len;
+	size_t len, el, i;
 	DIR *d;
 	int fd;
 
@@ -369,17 +357,23 @@ sfile_recover_all(const struct sfile *s)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		len = strlen(e->d_name);
-		if (e->d_name[0] == '.' || len < 5 || len - 4 >= sizeof(stem) ||
-		    (strcmp(e->d_name + len - 4, ".put") != 0 &&
-		    strcmp(e->d_name + len - 5, ".drop") != 0))
+		for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+			el = strlen(exts[i]);
+			if (len > el && strcmp(e->d_name + len - el,
+			    exts[i]) == 0)
+				break;
+		}
+		if (e->d_name[0] == '.' || i == sizeof(exts) / sizeof(exts[0]) ||
+		    len - el >= sizeof(stem))
 			continue;
-		len -= e->d_name[len - 1] == 't' ? 4 : 5;
-		memcpy(stem, e->d_name, len);
-		stem[len] = '\0';
+		memcpy(stem, e->d_name, len - el);
+		stem[len - el] = '\0';
 		if ((fd = sfile_lock(s, stem, 0, lock, sizeof(lock), why,
 		    sizeof(why))) < 0)
 			continue;
-		(void)sfile_recover(s, stem, why, sizeof(why));
+		if (sfile_recover(s, stem, why, sizeof(why)) == 0 &&
+		    strcmp(exts[i], ".put") == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
 		(void)close(fd);
 	}
 	(void)closedir(d);
@@ -451,7 +445,7 @@ sfile_get(void *b, const char *name, int strict)
 		errno = EINVAL;
 		return NULL;
 	}
-	return sfile_meta_read(b, stem, name, strict);
+	return sfile_meta_read(b, "meta", stem, name, strict);
 }
 
 /*
@@ -530,13 +524,12 @@ sfile_meta_write(const struct sfile *s, const char *sub, const char *stem,
 }
 
 /*
- * Unlinks SUB/STEM.EXT, or with to renames journal/STEM.EXT there, then
- * syncs SUB (journal/ for an unlink there): 0, 1 when the file was
- * absent, -1 with why.
+ * Unlinks SUB/STEM.EXT, or with to renames journal/STEM.EXT there; with
+ * sync, then syncs SUB: 0, 1 when the file was absent, -1 with why.
  */
 static int
 sfile_move(const struct sfile *s, const char *sub, const char *stem,
-    const char *ext, int to, char *why, size_t whylen)
+    const char *ext, int to, int sync, char *why, size_t whylen)
 {
 	char path[PATH_MAX], from[PATH_MAX];
 
@@ -552,15 +545,15 @@ sfile_move(const struct sfile *s, const char *sub, const char *stem,
 		    strerror(errno));
 		return -1;
 	}
-	return sfile_sync(s, sub, why, whylen);
+	return sync ? sfile_sync(s, sub, why, whylen) : 0;
 }
 
-/* Unlinks SUB/STEM.EXT: 0, 1 when it was absent, -1 with why. */
+/* Unlinks SUB/STEM.EXT durably: 0, 1 when it was absent, -1 with why. */
 static int
 sfile_unlink(const struct sfile *s, const char *sub, const char *stem,
     const char *ext, char *why, size_t whylen)
 {
-	return sfile_move(s, sub, stem, ext, 0, why, whylen);
+	return sfile_move(s, sub, stem, ext, 0, 1, why, whylen);
 }
 
 /* 1 when SUB/STEM.EXT exists, 0 when not, -1 with errno. */
@@ -580,14 +573,16 @@ sfile_exists(const struct sfile *s, const char *sub, const char *stem,
 }
 
 /*
- * Moves journal/STEM.EXT to SUB/STEM.EXT when it is there (absent: it
- * moved before its writer died).
+ * Moves journal/STEM.EXT to SUB/STEM.EXT, unsynced: the staged file was
+ * made to last by the sync of journal/, and rename() leaves it in one
+ * directory or the other, so should a power cut undo the move, the file
+ * is back in journal/ and sfile_recover() moves it again.
  */
 static int
 sfile_settle(const struct sfile *s, const char *stem, const char *sub,
     const char *ext, char *why, size_t whylen)
 {
-	return sfile_move(s, sub, stem, ext, 1, why, whylen) == -1 ? -1 : 0;
+	return sfile_move(s, sub, stem, ext, 1, 0, why, whylen) == -1 ? -1 : 0;
 }
 
 /*
@@ -603,52 +598,78 @@ sfile_unlink_both(const struct sfile *s, const char *stem, char *why,
 }
 
 /*
- * Finishes, with the name's lock held, what a writer killed half way had
- * committed to: the mark journal/STEM.put means its staged certificate
- * and metadata (journal/STEM.pem, .json) are whole and go into place;
- * journal/STEM.drop means both files of the name go. Staged files without
- * a mark are a write that never committed, and are removed. Then the mark
- * goes. 0, or -1 with why.
+ * 1 when the staged journal/STEM.json describes certs/STEM.pem (same
+ * serial), that is when it is the rest of a put whose certificate is in
+ * place already; 0 when not or either cannot be read.
+ */
+static int
+sfile_staged_describes(const struct sfile *s, const char *stem)
+{
+	struct cert_info ci;
+	char path[PATH_MAX], ign[320];
+	const char *serial;
+	size_t len = 0;
+	char *pem = NULL;
+	json_t *m;
+	int same = 0;
+
+	if ((m = sfile_meta_read(s, "journal", stem, "", 1)) == NULL)
+		return 0;
+	serial = json_string_value(json_object_get(m, "serial"));
+	if (serial != NULL && sfile_path(path, sizeof(path), s, "certs", stem,
+	    ".pem") == 0 && (pem = key_read_file(path, SFILE_PEM_MAX, &len, ign,
+	    sizeof(ign))) != NULL && cert_check(pem, store_key_offset(pem, len),
+	    NULL, NULL, &ci, ign, sizeof(ign)) == 0)
+		same = strcmp(ci.serial, serial) == 0;
+	if (pem != NULL)
+		key_pem_free(pem, len);
+	json_decref(m);
+	return same;
+}
+
+/*
+ * Finishes, with the name's lock held, what a writer killed half way left
+ * in journal/ (see sfile_apply()):
+ *
+ *   STEM.drop                  both files of the name go, then the mark;
+ *   STEM.pem and STEM.json     a committed put: both go into place,
+ *                              the certificate first;
+ *   STEM.json alone            a put whose certificate is in place, when
+ *                              it describes certs/STEM.pem: it goes into
+ *                              place; else one whose certificate never
+ *                              became durable: it goes;
+ *   STEM.pem alone             a put that never committed: it goes.
+ *
+ * Staged files that go are unlinked unsynced: one that comes back after
+ * a power cut meets the same rule again. 0, or -1 with why.
  */
 static int
 sfile_recover(const struct sfile *s, const char *stem, char *why,
     size_t whylen)
 {
-	char mark[PATH_MAX];
-	int put, drop;
+	int pem, meta, drop;
 
-	if ((put = sfile_exists(s, "journal", stem, ".put")) == -1 ||
+	if ((pem = sfile_exists(s, "journal", stem, ".pem")) == -1 ||
+	    (meta = sfile_exists(s, "journal", stem, ".json")) == -1 ||
 	    (drop = sfile_exists(s, "journal", stem, ".drop")) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
 		snprintf(why, whylen, "journal/%s: %s", stem, strerror(errno));
 		return -1;
 	}
-	if (put) {
-		/* The certificate first, as in sfile_apply(). */
-		if (sfile_settle(s, stem, "certs", ".pem", why, whylen) != 0 ||
-		    sfile_settle(s, stem, "meta", ".json", why, whylen) != 0)
-			return -1;
-	} else if (drop && sfile_unlink_both(s, stem, why, whylen) != 0)
-		return -1;
-	if (!put) {
-		(void)sfile_unlink(s, "journal", stem, ".pem", why, whylen);
-		(void)sfile_unlink(s, "journal", stem, ".json", why, whylen);
-	}
-	/*
-	 * A put's mark goes unsynced: should it come back after a power cut,
-	 * it finds nothing staged, and the next put's sync of journal/ makes
-	 * its removal last.
-	 */
-	if (put && sfile_path(mark, sizeof(mark), s, "journal", stem,
-	    ".put") == 0 && unlink(mark) != 0 && errno != ENOENT) {
-		snprintf(why, whylen, "journal/%s.put: %s", stem,
-		    strerror(errno));
-		return -1;
-	}
-	if (drop && sfile_unlink(s, "journal", stem, ".drop", why, whylen) ==
-	    -1)
-		return -1;
+	if (drop)
+		return sfile_unlink_both(s, stem, why, whylen) == 0 &&
+		    sfile_unlink(s, "journal", stem, ".drop", why, whylen) !=
+		    -1 ? 0 : -1;
+	if (pem && meta)
+		return sfile_settle(s, stem, "certs", ".pem", why, whylen) ||
+		    sfile_settle(s, stem, "meta", ".json", why, whylen) ? -1 : 0;
+	if (meta && sfile_staged_describes(s, stem))
+		return sfile_settle(s, stem, "meta", ".json", why, whylen);
+	if (meta)
+		(void)sfile_move(s, "journal", stem, ".json", 0, 0, why, whylen);
+	if (pem)
+		(void)sfile_move(s, "journal", stem, ".pem", 0, 0, why, whylen);
 	return 0;
 }
 
@@ -669,28 +690,18 @@ sfile_journal(const struct sfile *s, char *why, size_t whylen)
 	return 0;
 }
 
-/* Writes the commit mark journal/STEM.EXT ("put" or "drop"), durably. */
-static int
-sfile_mark(const struct sfile *s, const char *stem, const char *ext,
-    char *why, size_t whylen)
-{
-	/* Empty: only its name matters, so only the directory is synced. */
-	if (sfile_journal(s, why, whylen) != 0 ||
-	    sfile_write(s, "journal", stem, ext, NULL, 0, 0600, (gid_t)-1,
-	    SFILE_NOSYNC, why, whylen) != 0)
-		return -1;
-	return sfile_sync(s, "journal", why, whylen);
-}
-
 /*
- * A name's two files change together, through the journal: the new
- * certificate and metadata are staged whole in DIR/journal/, the mark
- * journal/STEM.put commits to them, and they are renamed into place,
- * certificate first; a drop marks journal/STEM.drop and unlinks both. A
- * writer killed after its mark leaves the rest to sfile_recover(), which
- * the next update of the name, and the next open of the store, run; one
- * killed before leaves things as they were. Readers in between may see
- * the new certificate with the old metadata until then.
+ * A name's two files change together, through the journal. A put stages
+ * the new certificate, then the new metadata, each written whole and
+ * synced, in DIR/journal/; one sync of journal/ then commits to both
+ * (the put is durable from here); then they are renamed into place,
+ * certificate first, without further syncs (sfile_settle()). Three
+ * fsyncs in all, where writing the two files in place durably would take
+ * four. A drop marks journal/STEM.drop durably and unlinks both. A writer
+ * killed half way leaves the rest to sfile_recover(), which the next
+ * update of the name, and the next open of the store, run; one killed
+ * before its commit leaves things as they were. Readers in between may
+ * see the new certificate with the old metadata until then.
  */
 static int
 sfile_apply(const struct sfile *s, const char *stem, json_t *m, int what,
@@ -707,7 +718,11 @@ sfile_apply(const struct sfile *s, const char *stem, json_t *m, int what,
 		}
 		if (!meta && !crt)
 			return STORE_KEEP;
-		return sfile_mark(s, stem, ".drop", why, whylen) == 0 &&
+		/* Empty: only its name matters, so only journal/ is synced. */
+		return sfile_journal(s, why, whylen) == 0 &&
+		    sfile_write(s, "journal", stem, ".drop", NULL, 0, 0600,
+		    (gid_t)-1, SFILE_NOSYNC, why, whylen) == 0 &&
+		    sfile_sync(s, "journal", why, whylen) == 0 &&
 		    sfile_recover(s, stem, why, whylen) == 0 ? STORE_DROP : -1;
 	}
 	if (what != STORE_WRITE)
@@ -722,16 +737,15 @@ sfile_apply(const struct sfile *s, const char *stem, json_t *m, int what,
 	    cert->chain[cert->chainlen - 1] != '\n' ? 1 : 0;
 	c[2].p = cert->key;
 	c[2].len = cert->keylen;
-	/* One sync of journal/ makes both staged files last before the mark. */
 	if (sfile_journal(s, why, whylen) != 0 ||
 	    sfile_write(s, "journal", stem, ".pem", c, 3, s->mode, s->gid,
 	    AFILE_SYNC, why, whylen) != 0 ||
 	    sfile_meta_write(s, "journal", stem, m, AFILE_SYNC, why,
 	    whylen) != 0 ||
-	    sfile_sync(s, "journal", why, whylen) != 0 ||
-	    sfile_mark(s, stem, ".put", why, whylen) != 0 ||
-	    sfile_recover(s, stem, why, whylen) != 0)
-		return -1; /* before the mark: nothing changed */
+	    sfile_sync(s, "journal", why, whylen) != 0)
+		return -1; /* not committed: the next update clears it */
+	if (sfile_recover(s, stem, why, whylen) != 0)
+		return -1; /* committed: the next update finishes it */
 	return STORE_WRITE;
 }
 
@@ -751,7 +765,7 @@ sfile_update(void *b, const char *name, const struct store_cert_pem *cert,
 		return -1;
 	if (sfile_recover(s, stem, why, whylen) != 0)
 		goto out;
-	if ((m = sfile_meta_read(s, stem, name, 0)) == NULL &&
+	if ((m = sfile_meta_read(s, "meta", stem, name, 0)) == NULL &&
 	    errno != ENOENT) {
 		snprintf(why, whylen, "meta/%s.json: %s", stem,
 		    strerror(errno));
@@ -844,7 +858,7 @@ sfile_list(void *b, int (*fn)(const char *name, json_t *meta, void *arg),
 		if (sfile_entry_name(de->d_name, name, sizeof(name), stem,
 		    sizeof(stem)) != 0)
 			continue;
-		m = sfile_meta_read(s, stem, name, 1);
+		m = sfile_meta_read(s, "meta", stem, name, 1);
 		if (m == NULL && errno == ENOENT) /* removed meanwhile */
 			continue;
 		rc = fn(name, m, arg); /* m NULL: errno says why */

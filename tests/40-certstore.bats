@@ -444,3 +444,59 @@ www.example.com"
 	# Nothing temporary ever stands beside the served files.
 	assert_equal "$(find "$STORE/certs" "$STORE/meta" -name '.*' | wc -l)" 0 "dot files"
 }
+
+# file layout: the journal's rules (acmepipe-store(5), Writes), one state
+# a writer killed or cut by a power loss can leave at a time.
+@test "a put left in journal/ is finished or undone by the next command that opens the store" {
+	mkleaf a example.com
+	mkleaf b example.com
+	mkdoc a example.com | certstore-put -s "$STORE" >/dev/null
+	mkdoc b example.com | certstore-put -s "$T/other" >/dev/null
+	sa=$(serial_of "$T/a.crt") sb=$(serial_of "$T/b.crt")
+	[[ $sa != "$sb" ]] || fail "the two leaves share a serial"
+	cp -p "$STORE/certs/example.com.pem" "$T/a.stored"
+	cp -p "$STORE/meta/example.com.json" "$T/a.json"
+	new_pem=$T/other/certs/example.com.pem new_json=$T/other/meta/example.com.json
+	j=$STORE/journal
+	# reset: the store as a put of a left it, journal/ empty.
+	reset() {
+		cp -p "$T/a.stored" "$STORE/certs/example.com.pem"
+		cp -p "$T/a.json" "$STORE/meta/example.com.json"
+		rm -f "$j"/*
+	}
+	# after WANT: open the store, then check both files and journal/.
+	after() {
+		run_split -0 certstore -s "$STORE" list
+		assert_json "$output" '.name == "example.com"'
+		assert_equal "$(serial_of "$STORE/certs/example.com.pem")" "$1" "$2: certificate"
+		assert_json "$STORE/meta/example.com.json" '.serial == $s' --arg s "$1"
+		assert_equal "$(find "$j" -type f | wc -l)" 0 "$2: journal/ not emptied"
+	}
+	mkdir -p "$j"
+	# Both staged: committed, both go into place.
+	reset
+	cp "$new_pem" "$j/example.com.pem"
+	cp "$new_json" "$j/example.com.json"
+	after "$sb" "both staged"
+	# The metadata alone, its certificate already in place: it follows.
+	reset
+	cp "$new_pem" "$STORE/certs/example.com.pem"
+	cp "$new_json" "$j/example.com.json"
+	after "$sb" "certificate settled"
+	# The metadata alone, its certificate never made it: undone.
+	reset
+	cp "$new_json" "$j/example.com.json"
+	after "$sa" "certificate lost"
+	# The certificate alone: never committed, undone.
+	reset
+	cp "$new_pem" "$j/example.com.pem"
+	after "$sa" "metadata never staged"
+	# A removal marked: both files go, and the name with them.
+	reset
+	: >"$j/example.com.drop"
+	run_split -0 certstore -s "$STORE" list
+	assert_output ''
+	[[ ! -e $STORE/certs/example.com.pem && ! -e $STORE/meta/example.com.json ]] ||
+		fail "a marked removal left a file"
+	assert_equal "$(find "$j" -type f | wc -l)" 0 "drop: journal/ not emptied"
+}
