@@ -3,7 +3,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DESTDIR  ?=
-PKGS      = libcrypto libcurl jansson libidn2 libpsl
+PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WFLAGS    = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \

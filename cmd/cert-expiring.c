@@ -70,7 +70,7 @@ main(int argc, char *argv[])
 		{ "park-days", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
-	struct store_opts o = { 0, (gid_t)-1, 1 };
+	struct store_opts o = { 0, (gid_t)-1, 1, 0 };
 	struct expiring r;
 	const char *dir = NULL, *bad = NULL, *bundle = NULL, *timeout = NULL;
 	char why[512];

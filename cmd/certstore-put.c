@@ -138,12 +138,12 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if ((dir = conf_get(dir, "ACMEPIPE_STORE", NULL)) == NULL) {
-		diag_warnx("--store: missing (or set ACMEPIPE_STORE)");
+	if ((dir = conf_value(CONF_V_STORE, dir)) == NULL) {
+		diag_warnx("--store: missing (or set %s)", CONF_ENV(STORE));
 		return 2;
 	}
-	group = conf_get(group, "ACMEPIPE_GROUP", NULL);
-	mode = conf_get(mode, "ACMEPIPE_MODE", NULL);
+	group = conf_value(CONF_V_GROUP, group);
+	mode = conf_value(CONF_V_MODE, mode);
 	if (store_opts_parse(&o, group, mode, why, sizeof(why)) != 0 ||
 	    (s = store_open(dir, &o, why, sizeof(why))) == NULL) {
 		diag_warnx("%s", why);

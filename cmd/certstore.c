@@ -3,7 +3,9 @@
  * without a certificate, so cert-expiring emits it for first issuance),
  * remove (certificate, key and metadata), unpark (ends a run of failures),
  * list (the metadata, one JSON line per name), chain (the stored chain,
- * once its key is checked against it; never the key).
+ * once its key is checked against it; never the key); and the store as a
+ * whole: init (makes it, or upgrades a database's schema), copy (every
+ * name into another store), mirror (a front end's local copy).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,17 +18,23 @@
 #include "diag.h"
 #include "ident.h"
 #include "key.h"
+#include "mirror.h"
 #include "store.h"
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-v] [-s dir] add name ...\n"
-	    "       %s [-v] [-s dir] chain name ...\n"
-	    "       %s [-v] [-s dir] list [name ...]\n"
-	    "       %s [-v] [-s dir] remove name ...\n"
-	    "       %s [-v] [-s dir] unpark name ...\n",
-	    diag_prog, diag_prog, diag_prog, diag_prog, diag_prog);
+	fprintf(f, "usage: %s [-v] [-s store] add name ...\n"
+	    "       %s [-v] [-s store] chain name ...\n"
+	    "       %s [-v] [-s store] init\n"
+	    "       %s [-v] [-s store] list [name ...]\n"
+	    "       %s [-v] [-s store] remove name ...\n"
+	    "       %s [-v] [-s store] unpark name ...\n"
+	    "       %s [-v] [-g group] [-m mode] copy from to\n"
+	    "       %s [-v] [-g group] [-m mode] mirror [--follow] [--force]\n"
+	    "                 [--interval seconds] --from store --to dir\n",
+	    diag_prog, diag_prog, diag_prog, diag_prog, diag_prog, diag_prog,
+	    diag_prog, diag_prog);
 }
 
 /* Writes one metadata object as a line; -1 on a write error. */
@@ -128,8 +136,14 @@ run(struct store *s, const char *dir, const char *cmd, char **names, int n)
 	char why[256], *norm;
 	int i, rc, status = 0;
 
+	if (strcmp(cmd, "init") == 0) {
+		diag_verbose(1, "store ready");
+		return 0;
+	}
 	if (n == 0 && (rc = store_list(s, list_one, &status)) != 0) {
-		if (rc == -1 && ferror(stdout) == 0)
+		if (rc == -1 && ferror(stdout) == 0 && store_error(s) != NULL)
+			diag_warnx("%s", store_error(s));
+		else if (rc == -1 && ferror(stdout) == 0)
 			diag_warnx("%s/meta: %s", dir, strerror(errno));
 		return 2;
 	}
@@ -150,27 +164,138 @@ run(struct store *s, const char *dir, const char *cmd, char **names, int n)
 	return status;
 }
 
+/*
+ * Opens a store for copy or mirror, o NULL for the defaults; NULL
+ * reported.
+ */
+static struct store *
+open_store(const char *where, struct store_opts *o, int existing)
+{
+	struct store_opts def = { 0640, (gid_t)-1, 0, 0 };
+	struct store *s;
+	char why[512];
+
+	if (o == NULL)
+		o = &def;
+	o->existing = existing;
+	if ((s = store_open(where, o, why, sizeof(why))) == NULL)
+		diag_warnx("%s", why);
+	return s;
+}
+
+/* certstore copy FROM TO: the exit status. */
+static int
+copy(const char *from, const char *to, struct store_opts *o)
+{
+	struct mirror_count c = { 0, 0, 0, 0, 0 };
+	struct store *f = NULL, *t = NULL;
+	char why[512];
+	int status = 2;
+
+	if ((f = open_store(from, NULL, 1)) == NULL ||
+	    (t = open_store(to, o, 0)) == NULL)
+		goto out;
+	if (mirror_copy(f, t, stdout, &c, why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
+		status = store_broken(f) || store_broken(t) ? 1 : 2;
+		goto out;
+	}
+	diag_verbose(1, "copied %lu, unchanged %lu, refused %lu, failed %lu",
+	    c.copied, c.unchanged, c.refused, c.failed);
+	status = c.refused > 0 || c.failed > 0 ? 1 : 0;
+out:
+	store_close(f);
+	store_close(t);
+	return status;
+}
+
+/* certstore mirror [options] --from STORE --to DIR: the exit status. */
+static int
+mirror(int argc, char *argv[], struct store_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "follow", no_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 } };
+	struct mirror_count c = { 0, 0, 0, 0, 0 };
+	const char *from = NULL, *to = NULL, *iv = "10";
+	struct store *f = NULL, *t = NULL;
+	int ch, follow = 0, force = 0, status = 2;
+	long interval;
+	char why[512];
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f:t:Foi:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'f': from = optarg; break;
+		case 't': to = optarg; break;
+		case 'F': follow = 1; break;
+		case 'o': force = 1; break;
+		case 'i': iv = optarg; break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || from == NULL || to == NULL) {
+		diag_warnx("mirror: %s", optind != argc ? "too many arguments" :
+		    from == NULL ? "--from: missing" : "--to: missing");
+		return 2;
+	}
+	if ((interval = conf_seconds(iv)) < 1 || interval > 86400) {
+		diag_warnx("--interval %s: not a number of seconds from 1 to"
+		    " 86400", iv);
+		return 2;
+	}
+	if ((f = open_store(from, NULL, 1)) == NULL ||
+	    (t = open_store(to, o, 0)) == NULL)
+		goto out;
+	if (follow)
+		mirror_follow(f, t, force, (int)interval, why, sizeof(why));
+	status = mirror_pass(f, t, force, &c, why, sizeof(why));
+	if (status != 0)
+		diag_warnx("%s", why);
+	diag_verbose(1, "copied %lu, removed %lu, unchanged %lu, failed %lu",
+	    c.copied, c.removed, c.unchanged, c.failed);
+	status = status == -1 ? 2 : status == 1 || c.failed > 0 ? 1 : 0;
+out:
+	store_close(f);
+	store_close(t);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
-	static const char *const cmds[] = { "add", "chain", "list", "remove",
-	    "unpark" };
-	struct store_opts o = { 0, (gid_t)-1, 1 };
+	static const char *const cmds[] = { "add", "chain", "copy", "init",
+	    "list", "mirror", "remove", "unpark" };
+	struct store_opts o = { 0640, (gid_t)-1, 1, 0 };
 	struct store *s = NULL;
-	const char *dir = NULL, *cmd = NULL;
+	const char *dir = NULL, *cmd = NULL, *group = NULL, *mode = NULL;
 	char why[512];
 	size_t i;
-	int ch, status;
+	int ch, status, nargs;
 
 	diag_init(argv);
-	while ((ch = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:g:m:vh", longopts, NULL)) !=
+	    -1) {
 		if (ch == 's')
 			dir = optarg;
+		else if (ch == 'g')
+			group = optarg;
+		else if (ch == 'm')
+			mode = optarg;
 		else if (ch == 'v')
 			diag_verbosity++;
 		else {
@@ -181,27 +306,46 @@ main(int argc, char *argv[])
 	for (i = 0; optind < argc && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i]) == 0)
 			cmd = cmds[i];
-	if (cmd == NULL || (argc - optind == 1 && strcmp(cmd, "list") != 0)) {
+	nargs = argc - optind - 1;
+	if (cmd == NULL || (nargs == 0 && strcmp(cmd, "list") != 0 &&
+	    strcmp(cmd, "init") != 0 && strcmp(cmd, "mirror") != 0) ||
+	    (nargs > 0 && strcmp(cmd, "init") == 0) ||
+	    (strcmp(cmd, "copy") == 0 && nargs != 2)) {
 		if (optind == argc)
-			diag_warnx("missing command: add, chain, list, remove "
-			    "or unpark");
+			diag_warnx("missing command: add, chain, copy, init, "
+			    "list, mirror, remove or unpark");
 		else if (cmd == NULL)
 			diag_warnx("%s: unknown command", argv[optind]);
+		else if (strcmp(cmd, "copy") == 0)
+			diag_warnx("copy: needs a store to copy from and one to"
+			    " copy to");
+		else if (strcmp(cmd, "init") == 0)
+			diag_warnx("init: takes no names");
 		else
 			diag_warnx("%s: no name given", cmd);
 		usage(stderr);
 		return 2;
 	}
-	if ((dir = conf_get(dir, "ACMEPIPE_STORE", NULL)) == NULL) {
-		diag_warnx("--store: missing (or set ACMEPIPE_STORE)");
+	if (store_opts_parse(&o, conf_value(CONF_V_GROUP, group),
+	    conf_value(CONF_V_MODE, mode), why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
 		return 2;
 	}
-	o.existing = strcmp(cmd, "add") != 0;
+	if (strcmp(cmd, "copy") == 0)
+		return copy(argv[optind + 1], argv[optind + 2], &o);
+	if (strcmp(cmd, "mirror") == 0)
+		return mirror(argc - optind, argv + optind, &o);
+	if ((dir = conf_value(CONF_V_STORE, dir)) == NULL) {
+		diag_warnx("--store: missing (or set %s)", CONF_ENV(STORE));
+		return 2;
+	}
+	o.existing = strcmp(cmd, "add") != 0 && strcmp(cmd, "init") != 0;
+	o.init = strcmp(cmd, "init") == 0;
 	if ((s = store_open(dir, &o, why, sizeof(why))) == NULL) {
 		diag_warnx("%s", why);
 		return 2;
 	}
-	status = run(s, dir, cmd, argv + optind + 1, argc - optind - 1);
+	status = run(s, dir, cmd, argv + optind + 1, nargs);
 	store_close(s);
 	if (ferror(stdout) || fclose(stdout) == EOF) {
 		diag_warnx("<stdout>: %s", strerror(errno));

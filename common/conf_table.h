@@ -71,7 +71,7 @@
 	X(STAGING, "ACMEPIPE_STAGING", "staging", 'S', NULL, \
 	    "set (not 0, no, false): Let's Encrypt staging, unless -d") \
 	X(STORE, "ACMEPIPE_STORE", "store", 's', NULL, \
-	    "the certificate store") \
+	    "the certificate store: a directory or a postgresql:// URI") \
 	X(TIMEOUT, "ACMEPIPE_TIMEOUT", "timeout", 'W', "120", \
 	    "seconds to wait for the authorizations or the order") \
 	X(WEBROOT, "ACMEPIPE_WEBROOT", "webroot", 'w', NULL, \

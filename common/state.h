@@ -20,6 +20,7 @@
 #define STATE_ERR_RESPONSE   "urn:acmepipe:error:response"   /* bad CA answer */
 #define STATE_ERR_LOCAL      "urn:acmepipe:error:local"      /* file, hook, key */
 #define STATE_ERR_CERT       "urn:acmepipe:error:certificate" /* refused cert */
+#define STATE_ERR_STORE      "urn:acmepipe:error:store"      /* store unreachable */
 
 /* 1 when doc carries an "error" object. */
 int state_failed(const json_t *doc);

@@ -30,6 +30,7 @@ struct store {
 
 /* Backends, the first that claims a store's "where" wins. */
 static const struct store_ops *const store_backends[] = {
+	&store_pg_ops,
 	&store_file_ops,
 };
 
@@ -58,6 +59,18 @@ store_meta_named(json_t *m, const char *name, int strict, int e)
 }
 
 int
+store_broken(const struct store *s)
+{
+	return s->ops->broken != NULL && s->ops->broken(s->b);
+}
+
+const char *
+store_error(const struct store *s)
+{
+	return s->ops->error != NULL ? s->ops->error(s->b) : NULL;
+}
+
+int
 store_opts_parse(struct store_opts *o, const char *group, const char *mode,
     char *why, size_t whylen)
 {
@@ -68,6 +81,7 @@ store_opts_parse(struct store_opts *o, const char *group, const char *mode,
 	o->mode = 0640;
 	o->gid = (gid_t)-1;
 	o->existing = 0;
+	o->init = 0;
 	if (group != NULL && (gr = getgrnam(group)) != NULL)
 		o->gid = gr->gr_gid;
 	else if (group != NULL) {
@@ -347,6 +361,8 @@ store_put_names(struct store *s, const struct store_issued *in,
 		if (store_update(s, p.name, &pem, store_change_put, &p, why,
 		    whylen) != STORE_WRITE) {
 			*failed = p.name;
+			if (store_broken(s))
+				*type = STATE_ERR_STORE;
 			goto out;
 		}
 	}
@@ -575,4 +591,103 @@ store_unpark(struct store *s, const char *name, char *why, size_t whylen)
 	rc = store_update(s, name, NULL, store_change_unpark, (void *)name,
 	    why, whylen);
 	return rc == -1 ? -1 : rc == STORE_KEEP ? 1 : 0;
+}
+
+/* A copy's change (struct store_copy_arg). */
+struct store_copy_arg {
+	const json_t	*from;   /* the metadata in the other store */
+	int		 mirror; /* 1: the other store wins, always */
+	int		 result; /* what store_copy() returns */
+};
+
+/*
+ * 1 when to (this store's metadata) describes a newer certificate than
+ * from: it has one, and from none or one issued before it.
+ */
+static int
+store_newer(const json_t *to, const json_t *from)
+{
+	const char *ts = state_str(to, "serial"), *fs = state_str(from, "serial");
+	const char *tn = state_str(to, "notBefore"), *fn = state_str(from,
+	    "notBefore");
+
+	if (ts == NULL)
+		return 0;
+	if (fs == NULL)
+		return 1;
+	return strcmp(ts, fs) != 0 && tn != NULL && fn != NULL &&
+	    strcmp(tn, fn) > 0;
+}
+
+static int
+store_change_copy(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	struct store_copy_arg *a = arg;
+	json_t *m;
+
+	if (*meta != NULL && json_equal(*meta, a->from)) {
+		a->result = 1;
+		return STORE_KEEP;
+	}
+	if (!a->mirror && store_newer(*meta, a->from)) {
+		a->result = 2;
+		return STORE_KEEP;
+	}
+	if ((m = json_deep_copy(a->from)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	json_decref(*meta);
+	*meta = m;
+	a->result = 0;
+	return STORE_WRITE;
+}
+
+int
+store_copy(struct store *s, const char *name, const json_t *meta,
+    const char *pem, size_t len, size_t keyoff, int mirror, char *why,
+    size_t whylen)
+{
+	struct store_copy_arg a = { meta, mirror, -1 };
+	struct store_cert_pem c = { pem, keyoff, NULL, 0 };
+	const char *fs = state_str(meta, "serial");
+	json_t *old;
+	int same = 0;
+
+	if (!json_is_object(meta)) {
+		snprintf(why, whylen, "%s: metadata: not a JSON object", name);
+		return -1;
+	}
+	if (pem != NULL) {
+		c.key = pem + keyoff;
+		c.keylen = len - keyoff;
+	}
+	/* A mirror rewrites the certificate only when it changed. */
+	if (mirror && pem != NULL && fs != NULL &&
+	    (old = store_get(s, name)) != NULL) {
+		same = state_str(old, "serial") != NULL &&
+		    strcmp(state_str(old, "serial"), fs) == 0;
+		json_decref(old);
+	}
+	if (store_update(s, name, pem != NULL && !same ? &c : NULL,
+	    store_change_copy, &a, why, whylen) == -1)
+		return -1;
+	if (a.result == 2)
+		snprintf(why, whylen, "%s: holds a newer certificate (%s)", name,
+		    state_str(meta, "serial") != NULL ? "issued later" :
+		    "the other store has none");
+	return a.result;
+}
+
+int
+store_watch(struct store *s, int timeout_ms,
+    int (*fn)(const char *name, void *arg), void *arg, char *why,
+    size_t whylen)
+{
+	if (s->ops->watch == NULL) {
+		snprintf(why, whylen, "store: the %s backend cannot be watched",
+		    s->ops->name);
+		return -2;
+	}
+	return s->ops->watch(s->b, timeout_ms, fn, arg, why, whylen);
 }

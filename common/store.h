@@ -43,6 +43,8 @@ struct store_opts {
 	mode_t	 mode;     /* certs/NAME.pem mode, default 0640 */
 	gid_t	 gid;      /* group of certs/NAME.pem, (gid_t)-1 to keep */
 	int	 existing; /* 1: open only a store that exists, create nothing */
+	int	 init;     /* 1: create the store, or upgrade its schema
+			      (certstore init) */
 };
 
 /*
@@ -55,13 +57,29 @@ int store_opts_parse(struct store_opts *o, const char *group,
     const char *mode, char *why, size_t whylen);
 
 /*
- * Opens the store at where: a directory (the file backend), created with
- * its subdirectories when missing unless o->existing. o may be NULL. New
- * handle, or NULL with why.
+ * Opens the store at where: a PostgreSQL connection URI ("postgresql://"
+ * or "postgres://", store_pg.c), whose schema exists (o->init makes or
+ * upgrades it); else a directory (the file backend), created with its
+ * subdirectories when missing unless o->existing. o may be NULL. New
+ * handle, or NULL with why (naming the server or directory; never a
+ * password).
  */
 struct store *store_open(const char *where, const struct store_opts *o,
     char *why, size_t whylen);
 void store_close(struct store *s);
+
+/*
+ * 1 when the last failure was the store itself being out of reach (a
+ * lost database connection) rather than the change: the document gets
+ * STATE_ERR_STORE and a rerun may finish it. The next call reconnects.
+ */
+int store_broken(const struct store *s);
+
+/*
+ * The reason of the last store_get() or store_list() that failed, when
+ * the backend has more to say than errno; borrowed, NULL when not.
+ */
+const char *store_error(const struct store *s);
 
 /*
  * The directory for pending certificate keys; borrowed, NULL when the
@@ -173,5 +191,33 @@ int store_unpark(struct store *s, const char *name, char *why,
  */
 int store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
     void *arg), void *arg);
+
+/*
+ * Copies one name from another store into s: its metadata (borrowed, as
+ * store_list() gave it) and its certificate (pem of len bytes with the
+ * key from keyoff, as store_read() gave it; NULL when it has none), in
+ * one atomic step. Unless mirror, a name s holds a newer certificate for
+ * (another serial, issued later; or the other store has none) is left
+ * alone. With mirror the other store always wins, and the certificate is
+ * only rewritten when its serial changed. Returns 0 copied, 1 unchanged
+ * (s already holds that very metadata), 2 refused (newer; why says so),
+ * -1 with why.
+ */
+int store_copy(struct store *s, const char *name, const json_t *meta,
+    const char *pem, size_t len, size_t keyoff, int mirror, char *why,
+    size_t whylen);
+
+/*
+ * Waits up to timeout_ms for changes that other processes commit to s,
+ * calling fn(name, arg) for each name changed (added, stored, updated or
+ * removed; a name may come more than once). Returns the number of names
+ * given to fn (0 on timeout), -1 with why when the store was lost (the
+ * next call reconnects; changes meanwhile were missed, so reread
+ * everything), -2 with why when the backend cannot tell (the file
+ * backend: poll instead).
+ */
+int store_watch(struct store *s, int timeout_ms,
+    int (*fn)(const char *name, void *arg), void *arg, char *why,
+    size_t whylen);
 
 #endif

@@ -100,9 +100,35 @@ struct store_ops {
 
 	/* Where pending certificate keys go; borrowed, NULL when none. */
 	const char *(*private_dir)(void *b);
+
+	/*
+	 * Optional (NULL: never). 1 when the last failure was the store
+	 * being unreachable (a lost database connection), not the change.
+	 */
+	int	 (*broken)(void *b);
+
+	/*
+	 * Optional (NULL: errno says it all). The reason of the last get()
+	 * or list() that failed; borrowed, NULL when there is none.
+	 */
+	const char *(*error)(void *b);
+
+	/* Optional (NULL: cannot). As store_watch() in store.h. */
+	int	 (*watch)(void *b, int timeout_ms,
+		    int (*fn)(const char *name, void *arg), void *arg,
+		    char *why, size_t whylen);
 };
 
 extern const struct store_ops store_file_ops;
+extern const struct store_ops store_pg_ops;
+
+/*
+ * What a backend's get() returns for metadata m (a new reference, NULL
+ * when it could not be read or parsed, e then saying why): m with "name"
+ * set to name, provided it is a JSON object; else {"name": name}, or when
+ * strict NULL with errno e (EBADMSG when m is not an object). Takes m.
+ */
+json_t *store_meta_named(json_t *m, const char *name, int strict, int e);
 
 /*
  * What a backend's get() returns for metadata m (a new reference, NULL

@@ -4,7 +4,8 @@
 # The store contract: what every backend must do, through the commands
 # only (certstore-put, certstore, cert-expiring), never through its files,
 # so the same tests run against any backend (tests/helpers/store.bash,
-# ACMEPIPE_TEST_BACKEND). Certificates come from a throwaway openssl CA;
+# ACMEPIPE_TEST_BACKEND; tests/42-store-postgresql.bats is this file, run
+# against PostgreSQL). Certificates come from a throwaway openssl CA;
 # the ARI writes of cert-expiring are answered by the test proxy in front
 # of Pebble. Where nginx serves, it serves the file store (the layout
 # tests are tests/40-certstore.bats).
@@ -12,6 +13,7 @@
 load helpers/common
 
 setup_file() {
+	store_start
 	pebble_start
 	proxy_start
 }
@@ -28,6 +30,7 @@ teardown() {
 	if [[ -n $MOUNTED ]]; then
 		umount "$MOUNTED" || true
 	fi
+	store_frontend_stop
 	nginx_stop
 	harness_teardown
 }
@@ -161,11 +164,19 @@ leaf_serial() {
 	[[ ! -e $T/x.example && ! -e $T/../x.example ]] || fail "written outside the store"
 }
 
-# Makes the store S unwritable the way its backend can be: for files, a
-# full file system (root writes through modes). Skips when it cannot.
+# Makes the store S unwritable the way its backend can be, and sets WHY
+# to what the reasons then say: for files, a full file system (root writes
+# through modes); for PostgreSQL, a database whose sessions are read-only.
+# Skips when it cannot.
 store_unwritable() {
 	case ${ACMEPIPE_TEST_BACKEND:-files} in
+	postgresql)
+		pg_psql "$S" "ALTER DATABASE \"${S##*/}\" SET default_transaction_read_only = on" ||
+			fail "cannot make the database read-only"
+		WHY="read-only transaction"
+		;;
 	files)
+		WHY="No space left on device"
 		mkdir "$T/tmpfs"
 		mount -t tmpfs -o size=256k,mode=0755 tmpfs "$T/tmpfs" 2>/dev/null ||
 			skip "cannot mount a tmpfs here"
@@ -189,13 +200,13 @@ store_unwritable() {
 	assert_line_count 2
 	assert_json "$(head -n 1 "$OUTPUT_FILE")" '.error.step == "certstore-put"
 	    and .error.type == "urn:acmepipe:error:local" and .error.identifier == "full.example"
-	    and (.error.detail | test("No space left on device"))'
-	[[ ${stderr_lines[-1]} == "certstore-put: cannot record failure: "*"No space left on device" ]] ||
+	    and (.error.detail | test($why))' --arg why "$WHY"
+	[[ ${stderr_lines[-1]} == "certstore-put: cannot record failure: "*"$WHY"* ]] ||
 		fail "stderr: $stderr"
 	assert_json_eq "$(store_meta "$S" full.example)" "$(cat "$T/before")"
 	assert_equal "$(store_serial "$S" full.example)" "$(leaf_serial a)" "stored chain"
 	run_split -1 certstore -s "$S" add other.example
-	[[ $stderr == *"No space left on device" ]] || fail "add: $stderr"
+	[[ $stderr == *"$WHY"* ]] || fail "add: $stderr"
 }
 
 @test "store: 16 processes record a failure for one name at once: failCount 16, newest 10, every time" {
@@ -230,11 +241,10 @@ store_unwritable() {
 	leaf c0 "$n"
 	certstore-put -s "$S" < <(doc c0 "$n") >/dev/null
 	proxy_ari '{"default": {"start": 864000, "end": 950400, "retryAfter": 60}}'
-	served=
-	if [[ ${ACMEPIPE_TEST_BACKEND:-files} == files ]]; then
-		nginx_start "$T/www" "$S"
-		served=1
-	fi
+	# nginx serves the store, or (a shared store) its front end's mirror.
+	store_frontend "$S" "$T/mirror"
+	nginx_start "$T/www" "$STORE_FRONTEND"
+	served=1
 	# The ARI writers: each asks again whenever a new certificate has no
 	# answer yet, and writes it only while the metadata still has its serial.
 	aris=()
@@ -269,10 +279,13 @@ store_unwritable() {
 	# One of the 8 won, and nginx serves it.
 	grep -qx "$stored" < <(for i in $(seq 1 8); do leaf_serial "c$i"; done) ||
 		fail "stored serial $stored is none of the 8"
-	if [[ -n $served ]]; then
-		assert_equal "$(served_serial "$n" | tr 'A-F' 'a-f')" "$stored" "served"
-		((handshakes > 0)) || fail "no handshake during the race"
-	fi
+	# A mirror follows within seconds.
+	for _ in $(seq 1 50); do
+		[[ $(served_serial "$n" | tr 'A-F' 'a-f') == "$stored" ]] && break
+		sleep 0.1
+	done
+	assert_equal "$(served_serial "$n" | tr 'A-F' 'a-f')" "$stored" "served"
+	((handshakes > 0)) || fail "no handshake during the race"
 	[[ -n $(proxy_log | jq -r 'select(.path | startswith("/renewal-info/")) | .path' | head -n 1) ]] ||
 		fail "cert-expiring asked nothing"
 }

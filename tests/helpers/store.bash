@@ -5,8 +5,16 @@
 # reach the store through the commands only, never through its files, so
 # the same tests run against any backend. Sourced by common.bash.
 #
-# ACMEPIPE_TEST_BACKEND   the backend: files (the default)
+# ACMEPIPE_TEST_BACKEND   the backend: files or postgresql; when unset,
+#                         postgresql for a file named *-postgresql.bats
+#                         (tests/42-store-postgresql.bats is a link to
+#                         tests/41-store.bats), else files
+#                         (a real PostgreSQL 15, tests/helpers/pg.bash,
+#                         started by store_start in setup_file and
+#                         stopped by teardown_file; a new database per
+#                         store, made with certstore init)
 #
+# store_start            starts what the backend needs (setup_file)
 # store_new              prints a new, empty store of that backend, as
 #                        --store takes it
 # store_meta STORE NAME [JQ]
@@ -16,6 +24,26 @@
 #                        as the metadata has it (certstore chain, which
 #                        also checks that the stored key matches)
 # store_names STORE      the managed names, sorted, one a line
+# store_frontend STORE DIR
+#                        sets STORE_FRONTEND to the file store a front end
+#                        (nginx) serves STORE from: STORE itself for
+#                        files; else DIR, kept
+#                        by `certstore mirror --follow` in the background
+#                        (its PID in STORE_MIRROR_PID) after its first
+#                        pass
+# store_frontend_stop    stops that mirror
+
+if [[ -z ${ACMEPIPE_TEST_BACKEND:-} ]]; then
+	ACMEPIPE_TEST_BACKEND=files
+	[[ ${BATS_TEST_FILENAME:-} == *-postgresql.bats ]] && ACMEPIPE_TEST_BACKEND=postgresql
+	export ACMEPIPE_TEST_BACKEND
+fi
+
+store_start() {
+	if [[ $ACMEPIPE_TEST_BACKEND == postgresql ]]; then
+		pg_start
+	fi
+}
 
 store_new() {
 	case ${ACMEPIPE_TEST_BACKEND:-files} in
@@ -23,6 +51,12 @@ store_new() {
 		local d
 		d=$(mktemp -d "${BATS_TEST_TMPDIR:-$TEST_TMP}/store.XXXXXX") || return 1
 		rmdir "$d" && echo "$d"
+		;;
+	postgresql)
+		local uri
+		uri=$(pg_new_db) || return 1
+		certstore -s "$uri" init || return 1
+		echo "$uri"
 		;;
 	*)
 		echo "store_new: unknown backend: $ACMEPIPE_TEST_BACKEND" >&2
@@ -45,3 +79,28 @@ store_serial() {
 store_names() {
 	certstore -s "$1" list | jq -r .name | sort
 }
+
+STORE_MIRROR_PID= STORE_FRONTEND=
+store_frontend() {
+	STORE_FRONTEND=$1
+	if [[ ${ACMEPIPE_TEST_BACKEND:-files} == files ]]; then
+		return 0
+	fi
+	certstore mirror --from "$1" --to "$2" >/dev/null || return 1
+	certstore mirror --follow --from "$1" --to "$2" >"$2.log" 2>&1 &
+	STORE_MIRROR_PID=$!
+	STORE_FRONTEND=$2
+}
+
+store_frontend_stop() {
+	if [[ -n $STORE_MIRROR_PID ]]; then
+		kill "$STORE_MIRROR_PID" 2>/dev/null || true
+		wait "$STORE_MIRROR_PID" 2>/dev/null || true
+		STORE_MIRROR_PID=
+	fi
+}
+
+if [[ ${ACMEPIPE_TEST_BACKEND:-files} == postgresql ]]; then
+	# shellcheck source=tests/helpers/pg.bash
+	source "${BASH_SOURCE[0]%/*}/pg.bash"
+fi

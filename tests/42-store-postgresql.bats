@@ -1,0 +1,1 @@
+41-store.bats
