@@ -262,13 +262,13 @@ spg_init(struct spg *s, char *why, size_t whylen)
 		if (spg_cmd(s, spg_v1[i], 0, NULL, why, whylen) != 0)
 			goto fail;
 	if (spg_grant(s, "acmepipe_worker", "SELECT, INSERT, UPDATE, DELETE"
-	    " ON acmepipe_names TO", why, whylen) != 0 ||
-	    spg_grant(s, "acmepipe_worker", "SELECT ON acmepipe_schema TO",
+	    " ON acmepipe_names", why, whylen) != 0 ||
+	    spg_grant(s, "acmepipe_worker", "SELECT ON acmepipe_schema",
 	    why, whylen) != 0 ||
-	    spg_grant(s, "acmepipe_worker", "USAGE ON SEQUENCE acmepipe_change"
-	    " TO", why, whylen) != 0 ||
+	    spg_grant(s, "acmepipe_worker", "USAGE ON SEQUENCE acmepipe_change",
+	    why, whylen) != 0 ||
 	    spg_grant(s, "acmepipe_mirror", "SELECT ON acmepipe_names,"
-	    " acmepipe_schema TO", why, whylen) != 0)
+	    " acmepipe_schema", why, whylen) != 0)
 		goto fail;
 	return spg_cmd(s, "COMMIT", 0, NULL, why, whylen);
 fail:

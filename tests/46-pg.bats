@@ -349,3 +349,52 @@ mkshared() {
 	assert_equal "$(sed -n '/^## example 3$/{n;p}' "$OUTPUT_FILE" | tr -d ' ')" 0 "a second copy copies nothing"
 	assert_equal "$(store_names "$T/mirror")" a.example "mirrored"
 }
+
+@test "roles: certstore init grants a worker role read-write and a mirror role read-only" {
+	pg_psql "$U" "DO \$\$ BEGIN
+	    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'acmepipe_worker') THEN
+	        CREATE ROLE acmepipe_worker LOGIN PASSWORD 'w0rker'; END IF;
+	    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'acmepipe_mirror') THEN
+	        CREATE ROLE acmepipe_mirror LOGIN PASSWORD 'm1rror'; END IF; END \$\$"
+	certstore -s "$U" init
+	W=postgresql://acmepipe_worker:w0rker@127.0.0.1:$PG_PORT/${U##*/}
+	R=postgresql://acmepipe_mirror:m1rror@127.0.0.1:$PG_PORT/${U##*/}
+	leaf a a.example
+	run_split -0 certstore-put -s "$W" < <(doc a a.example)
+	run_split -0 certstore -s "$W" add b.example
+	run_split -0 certstore mirror --from "$R" --to "$T/mirror"
+	assert_equal "$(store_names "$T/mirror" | tr '\n' ' ')" "a.example b.example " "mirrored by the read-only role"
+	# The mirror's role changes nothing.
+	leaf b b.example
+	run_split -1 certstore-put -s "$R" < <(doc b b.example)
+	assert_json "$OUTPUT_FILE" '.error.type == "urn:acmepipe:error:local"
+	    and (.error.detail | test("permission denied for table acmepipe_names"))'
+	run_split -1 certstore -s "$R" remove a.example
+	assert_contains "$stderr" "permission denied"
+	assert_equal "$(store_names "$U" | tr '\n' ' ')" "a.example b.example " "names"
+	[[ $stderr != *m1rror* ]] || fail "a password was printed"
+}
+
+@test "TLS to the database: sslmode=verify-full with the right CA connects, another CA is refused in one line" {
+	# A server certificate for localhost from this test's CA, and a
+	# second CA that did not sign it.
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/server.key" -out "$T/server.csr" -subj /CN=localhost 2>/dev/null
+	openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -days 2 \
+		-set_serial 0x5e -extfile <(echo subjectAltName=DNS:localhost) -out "$T/server.crt" 2>/dev/null
+	mkdir "$T/other" && test_ca "$T/other" 2
+	install -o postgres -m 0600 "$T/server.key" "$PG_DIR/server.key"
+	install -o postgres -m 0644 "$T/server.crt" "$PG_DIR/server.crt"
+	pg_psql "$U" "ALTER SYSTEM SET ssl = on" "ALTER SYSTEM SET ssl_cert_file = '$PG_DIR/server.crt'" \
+		"ALTER SYSTEM SET ssl_key_file = '$PG_DIR/server.key'" "SELECT pg_reload_conf()" >/dev/null
+	sleep 0.5
+	V=postgresql://acmepipe@localhost:$PG_PORT/${U##*/}
+	run_split -0 certstore -s "$V?sslmode=verify-full&sslrootcert=$T/ca.pem" init
+	run_split -0 certstore -s "$V?sslmode=verify-full&sslrootcert=$T/ca.pem" add tls.example
+	run_split -2 certstore -s "$V?sslmode=verify-full&sslrootcert=$T/other/ca.pem" list
+	assert_line_count 0
+	[[ $stderr == "certstore: store localhost:$PG_PORT/${U##*/}: "*"certificate verify failed"* ]] ||
+		fail "stderr: $stderr"
+	assert_equal "${#stderr_lines[@]}" 1 "lines on stderr"
+	pg_psql "$U" "ALTER SYSTEM RESET ssl" "SELECT pg_reload_conf()" >/dev/null
+}
