@@ -1,9 +1,12 @@
 #!/bin/bash
 #
-# bench/store.sh [-b BUILD_DIR] [-n N] [-r RUNS] [-e SIZE]: the cost of the
-# store, through the commands only (certstore-put, certstore list,
+# bench/store.sh [-P] [-b BUILD_DIR] [-n N] [-r RUNS] [-e SIZE]: the cost
+# of the store, through the commands only (certstore-put, certstore list,
 # bench/expiring.sh), so that the same script measures any store behind
-# them. BUILD_DIR (default: this repository) is the tree whose bin/ is
+# them. -P: the stores are PostgreSQL databases (a throwaway server as the
+# tests start it, tests/helpers/pg.bash, but with fsync and synchronous
+# commits on, PG_DURABLE=1; a new database per store), and the CPU column
+# adds the server's CPU to the clients'. BUILD_DIR (default: this repository) is the tree whose bin/ is
 # measured; it is not built here.
 #
 # N (default 2000) documents are made as acme-finalize emits them, without
@@ -37,14 +40,15 @@ prog=bench/store.sh
 FORMAT=1
 PAR=16
 
-usage() { echo "usage: $prog [-b BUILD_DIR] [-n N] [-r RUNS] [-e SIZE]" >&2; }
+usage() { echo "usage: $prog [-P] [-b BUILD_DIR] [-n N] [-r RUNS] [-e SIZE]" >&2; }
 die() { echo "$prog: $*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-build=$repo n=2000 runs=3 esize=100000
-while getopts b:n:r:e:h opt; do
+build=$repo n=2000 runs=3 esize=100000 backend=files
+while getopts Pb:n:r:e:h opt; do
 	case $opt in
+	P) backend=postgresql ;;
 	b) build=$OPTARG ;;
 	n) n=$OPTARG ;;
 	r) runs=$OPTARG ;;
@@ -131,6 +135,45 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/store-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# new_store PATH: prints a new, empty store: PATH itself, or (-P) a new
+# database's URI. drop_store STORE. server_cpu: the PostgreSQL server's CPU
+# seconds so far (every postgres process, and what its exited backends
+# used), 0 for files.
+if [[ $backend == postgresql ]]; then
+	export TEST_TMP=$work/pg PG_DURABLE=1 PG_SHARED_BUFFERS=256MB
+	mkdir -p "$TEST_TMP"
+	# shellcheck source=tests/helpers/pg.bash
+	source "$repo/tests/helpers/pg.bash"
+	pg_start >/dev/null || die "cannot start PostgreSQL"
+	trap 'pg_stop; rm -rf "$work"' EXIT
+fi
+new_store() {
+	local uri
+	if [[ $backend == files ]]; then
+		echo "$1"
+		return
+	fi
+	uri=$(pg_new_db) && "$bin/certstore" -s "$uri" init && echo "$uri"
+}
+drop_store() {
+	if [[ $backend == files ]]; then
+		rm -rf "$1"
+	else
+		pg_psql "$PG_URI_BASE/postgres" "DROP DATABASE \"${1##*/}\""
+	fi
+}
+server_cpu() {
+	local pid
+	if [[ $backend == files ]]; then
+		echo 0
+		return
+	fi
+	for pid in $(pgrep -u postgres); do
+		awk -v main="$([[ $pid == "$(pg_pid)" ]] && echo 1)" '
+		    { t = $14 + $15; if (main) t += $16 + $17; print t }' "/proc/$pid/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f\n", s / hz }'
+}
+
 # The documents, with key paths into $work/keys: ok.jsonl as acme-finalize
 # writes them, fail.jsonl as acme-challenge writes a failed one.
 # shellcheck disable=SC2016 # awk's own $1..$4
@@ -198,14 +241,16 @@ measure() {
 	local label=$1 run=$2 want=$3 in=$4 out=$5 rc=0
 	shift 5
 	sync
+	c0=$(server_cpu)
 	/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" <"$in" >"$out" 2>"$work/err" || rc=$?
+	c1=$(server_cpu)
 	if ((rc != want)); then
 		echo "$prog: $label, run $run: exit $rc, not $want:" >&2
 		head -n 5 "$work/err" >&2
 		bad=1
 	fi
-	awk -v l="$label" -v r="$run" 'END { print l, r, $1, $2 + $3, $4 }' \
-		"$work/time" >>"$work/results"
+	awk -v l="$label" -v r="$run" -v srv="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" \
+		'END { print l, r, $1, $2 + $3 + srv, $4 }' "$work/time" >>"$work/results"
 }
 
 # check LABEL STORE FAILS: the store holds the N names with their serials,
@@ -240,7 +285,7 @@ stored() {
 : >"$work/results"
 for ((r = 1; r <= runs; r++)); do
 	echo "$prog: run $r of $runs" >&2
-	s=$work/store.$r
+	s=$(new_store "$work/store.$r") || die "cannot make a store"
 	fresh_keys
 	measure new "$r" 0 "$work/ok.jsonl" "$work/out" "$bin/certstore-put" -s "$s"
 	stored "(i) run $r" "$work/out"
@@ -253,8 +298,8 @@ for ((r = 1; r <= runs; r++)); do
 	got=$(jq -s 'map(select(.error.step == "acme-challenge")) | length' "$work/out")
 	((got == n)) || { echo "$prog: (iii) run $r: $got failed documents out, not $n" >&2; bad=1; }
 	check "(iii) run $r" "$s" 1
-	rm -rf "$s"
-	s=$work/pstore.$r
+	drop_store "$s"
+	s=$(new_store "$work/pstore.$r") || die "cannot make a store"
 	fresh_keys
 	rm -f "$work"/par.??.out
 	# shellcheck disable=SC2016 # the inner sh's own variables
@@ -262,7 +307,7 @@ for ((r = 1; r <= runs; r++)); do
 		sh -c 'exec "$0" -s "$1" <"$2" >"$2.out"' "$bin/certstore-put" "$s"
 	stored "(iv) run $r" "$work"/par.??.out
 	check "(iv) run $r" "$s" 0
-	rm -rf "$s"
+	drop_store "$s"
 done
 
 # expiring.sh, RUNS times: its table rows, with the run number in front.
@@ -288,10 +333,14 @@ if [[ $commit != unknown && -n $(git -C "$build" status --porcelain --untracked-
 fi
 echo "## certstore-put and cert-expiring: $build ($commit)"
 echo
-echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr), store in" \
-	"${TMPDIR:-/tmp} ($(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }')), $(openssl version | cut -d ' ' -f 1,2)."
+if [[ $backend == postgresql ]]; then
+	where="PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') on 127.0.0.1 (fsync and synchronous_commit on, data in ${TMPDIR:-/tmp}, $(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }')); CPU includes the server's"
+else
+	where="store in ${TMPDIR:-/tmp} ($(df -T "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }'))"
+fi
+echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -sr), $where, $(openssl version | cut -d ' ' -f 1,2)."
 echo "Load average before: \`$load0\`; after: \`$load1\`."
-echo "Command: \`$prog -b $build -n $n -r $runs -e $esize\`; took $(($(date +%s) - t_start)) s."
+echo "Command: \`$prog$([[ $backend == postgresql ]] && echo " -P") -b $build -n $n -r $runs -e $esize\`; took $(($(date +%s) - t_start)) s."
 echo
 echo "certstore-put, $n documents (one EC P-256 name each), median of $runs runs:"
 echo

@@ -43,7 +43,9 @@
 # the postgres user (runuser), in a directory under /tmp: TEST_TMP lies in
 # bats' run directory, which is mode 0700 root. fsync, synchronous_commit
 # and full_page_writes are off: a crash of the host may lose the data, a
-# crash of the server (SIGKILL) does not.
+# crash of the server (SIGKILL) does not. PG_DURABLE=1 keeps them on (the
+# benchmarks, to compare with the file store's fsyncs); PG_SHARED_BUFFERS
+# sets shared_buffers (32MB).
 #
 # Stopping: SIGINT to the postmaster (a fast shutdown: sessions are cut,
 # as pg_ctl stop -m fast does), up to 10 s; then SIGQUIT (immediate), up
@@ -291,7 +293,8 @@ _pg_initdb() {
 # initdb's, so they win), pg_hba.conf, the password file, the state's port.
 # Written as root; the server only reads them.
 _pg_config() {
-	local dir=$1 port=$2 pw=$3 data=$1/data
+	local dir=$1 port=$2 pw=$3 data=$1/data _pg_sync=off
+	[[ ${PG_DURABLE:-0} == 1 ]] && _pg_sync=on
 	grep -qx "include 'harness.conf'" "$data/postgresql.conf" ||
 		echo "include 'harness.conf'" >>"$data/postgresql.conf" || return 1
 	cat >"$data/harness.conf" <<-EOF || return 1
@@ -301,10 +304,10 @@ _pg_config() {
 		unix_socket_directories = ''
 		password_encryption = scram-sha-256
 		ssl = off
-		fsync = off
-		synchronous_commit = off
-		full_page_writes = off
-		shared_buffers = 32MB
+		fsync = $_pg_sync
+		synchronous_commit = $_pg_sync
+		full_page_writes = $_pg_sync
+		shared_buffers = ${PG_SHARED_BUFFERS:-32MB}
 		max_connections = 100
 		logging_collector = off
 		log_destination = stderr
