@@ -17,14 +17,16 @@
 #                               to ROOTPEM (e.g. from pebble_root) for NAME
 #
 # nginx_start exports NGINX_TLS_PORT, and HTTP01_PORT when pebble_start has
-# not chosen it already. Neither directory needs to exist yet; neither path
+# not chosen it already. With NGINX_INSTANCE=X set, each of these is a
+# second nginx (its own directory and ports, HTTP01_PORT left alone), a
+# front end of its own; set NGINX_TLS_PORT to its port for served_*. Neither directory needs to exist yet; neither path
 # may hold white space or any of ;"'{}$\&|#.
 #
 # The servers are those of scripts/nginx-acmepipe.conf, the configuration
 # users are given (_nginx_site), inside the frame tests/helpers/nginx.conf.in.
 
 nginx_start() {
-	local dir=$TEST_TMP/nginx webroot store conf site user='' rc=0
+	local dir=$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE} webroot store conf site user='' rc=0
 	local -a ports
 	if (($# != 2)); then
 		echo "usage: nginx_start WEBROOT STOREDIR" >&2
@@ -35,7 +37,12 @@ nginx_start() {
 	mkdir -p "$dir/tmp"
 	mapfile -t ports < <(free_ports 2)
 	((${#ports[@]} == 2)) || return 1
-	export HTTP01_PORT=${HTTP01_PORT:-${ports[0]}} NGINX_TLS_PORT=${ports[1]}
+	if [[ -n ${NGINX_INSTANCE:-} ]]; then
+		local HTTP01_PORT=${ports[0]}
+	else
+		export HTTP01_PORT=${HTTP01_PORT:-${ports[0]}}
+	fi
+	export NGINX_TLS_PORT=${ports[1]}
 	# As root: single-process nginx keeps running as root anyway, but
 	# without this it hands its temp directories to nobody.
 	if ((EUID == 0)); then
@@ -91,7 +98,7 @@ _nginx_site() {
 }
 
 nginx_stop() {
-	proc_stop "$TEST_TMP/nginx/harness.pid" nginx
+	proc_stop "$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE}/harness.pid" nginx
 }
 
 _nginx_listening() {
