@@ -203,91 +203,126 @@ struct renew_counts {
 	size_t			 cap, used;
 };
 
+/* The domains of one document at most: as many as its identifiers. */
+#define RENEW_DOC_DOMAINS 100
+
+/* The slot of key: its own, or the empty one the caller fills. */
 static struct renew_count *
 renew_count_find(struct renew_counts *c, const char *key, size_t len)
 {
-	struct renew_count *t = c->t;
-	size_t i, cap = c->cap, ncap;
-	uint64_t h;
+	size_t i;
 
-	if (c->used * 2 >= cap) { /* grow, then look again */
-		ncap = cap ? cap * 2 : 64;
-		if ((c->t = calloc(ncap, sizeof(*c->t))) == NULL) {
-			c->t = t;
-			return NULL;
-		}
-		c->cap = ncap;
-		c->used = 0;
-		for (i = 0; i < cap; i++)
-			if (t[i].key != NULL)
-				*renew_count_find(c, t[i].key,
-				    strlen(t[i].key)) = t[i];
-		free(t);
-	}
-	h = hash_bytes(key, len);
-	for (i = h & (c->cap - 1); c->t[i].key != NULL;
+	for (i = hash_bytes(key, len) & (c->cap - 1); c->t[i].key != NULL;
 	    i = (i + 1) & (c->cap - 1))
 		if (strlen(c->t[i].key) == len &&
 		    memcmp(c->t[i].key, key, len) == 0)
 			return &c->t[i];
-	c->used++;
-	return &c->t[i]; /* empty: the caller fills it */
+	return &c->t[i];
 }
 
 /*
- * 1 when every registered domain of ids (space-separated) has had fewer
- * than max documents, and then counts this one for each; 0 when one is
- * full; -1 when out of memory.
+ * Grows the table, before a document's look-ups, so that they find room
+ * without growing it: a slot found stays where it is until the document
+ * is counted. 0, or -1 when out of memory.
  */
 static int
-renew_count_take(struct renew_counts *c, char *ids, long max)
+renew_count_reserve(struct renew_counts *c)
 {
-	struct renew_count *slot[100];
+	struct renew_count *t = c->t;
+	size_t i, cap = c->cap, ncap = cap ? cap : 256;
+
+	while ((c->used + RENEW_DOC_DOMAINS) * 2 >= ncap)
+		ncap *= 2;
+	if (ncap == cap)
+		return 0;
+	if ((c->t = calloc(ncap, sizeof(*c->t))) == NULL) {
+		c->t = t;
+		return -1;
+	}
+	c->cap = ncap;
+	for (i = 0; i < cap; i++)
+		if (t[i].key != NULL)
+			*renew_count_find(c, t[i].key, strlen(t[i].key)) = t[i];
+	free(t);
+	return 0;
+}
+
+/*
+ * The slots of the registered domains of ids (space-separated; consumed)
+ * into slot, each once, their number into *n. Returns 1 when each has had
+ * fewer than max documents, 0 when one is full, -1 when out of memory.
+ */
+static int
+renew_count_room(struct renew_counts *c, char *ids, long max,
+    struct renew_count **slot, size_t *n)
+{
 	const char *d;
 	char *p, *save = NULL;
-	size_t n = 0, i;
+	size_t i;
 
-	for (p = strtok_r(ids, " ", &save); p != NULL && n < 100;
-	    p = strtok_r(NULL, " ", &save)) {
+	*n = 0;
+	if (renew_count_reserve(c) != 0)
+		return -1;
+	for (p = strtok_r(ids, " ", &save); p != NULL &&
+	    *n < RENEW_DOC_DOMAINS; p = strtok_r(NULL, " ", &save)) {
 		d = renew_registered_domain(p);
-		if ((slot[n] = renew_count_find(c, d, strlen(d))) == NULL)
-			return -1;
-		if (slot[n]->key == NULL &&
-		    (slot[n]->key = strdup(d)) == NULL)
-			return -1;
-		for (i = 0; i < n && slot[i] != slot[n]; i++)
+		slot[*n] = renew_count_find(c, d, strlen(d));
+		if (slot[*n]->key == NULL) {
+			if ((slot[*n]->key = strdup(d)) == NULL)
+				return -1;
+			c->used++;
+		}
+		for (i = 0; i < *n && slot[i] != slot[*n]; i++)
 			continue;
-		if (i == n)
-			n++;
+		if (i == *n)
+			(*n)++;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < *n; i++)
 		if (slot[i]->n >= max)
 			return 0;
-	for (i = 0; i < n; i++)
-		slot[i]->n++;
 	return 1;
 }
 
+/* What renew_queue_write() writes with, and how far it got. */
+struct renew_writer {
+	struct renew_counts	 c;
+	FILE			*out;
+	long			 max;     /* per registered domain; 0: none */
+	renew_queue_gate	 gate;    /* or NULL */
+	void			*arg;
+	long			 written;
+};
+
 /*
- * Writes e's line unless its domains are full. 0, or -1 (errno) on a write
- * or allocation error. e->ids is consumed.
+ * Writes e's line unless its domains are full or the gate keeps it out; a
+ * document left out does not count. 0, or -1 (errno) on a write or
+ * allocation error, or the gate's. e->ids is consumed.
  */
 static int
-renew_emit(struct renew_counts *c, struct renew_entry *e, FILE *out,
-    long max_per_domain, long *written)
+renew_emit(struct renew_writer *w, struct renew_entry *e)
 {
-	int take = 1;
+	struct renew_count *slot[RENEW_DOC_DOMAINS];
+	char *repl = NULL;
+	size_t n = 0, i;
+	int take = 1, bad;
 
-	if (max_per_domain > 0 && (take = renew_count_take(c, e->ids,
-	    max_per_domain)) == -1) {
+	if (w->max > 0 && (take = renew_count_room(&w->c, e->ids, w->max,
+	    slot, &n)) == -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (!take)
-		return 0;
-	if (fputs(e->line, out) == EOF || putc('\n', out) == EOF)
+	if (take && w->gate != NULL)
+		take = w->gate(e->line, &repl, w->arg);
+	if (take <= 0)
+		return take;
+	bad = fputs(repl != NULL ? repl : e->line, w->out) == EOF ||
+	    putc('\n', w->out) == EOF;
+	free(repl);
+	if (bad)
 		return -1;
-	(*written)++;
+	for (i = 0; i < n; i++)
+		slot[i]->n++;
+	w->written++;
 	return 0;
 }
 
@@ -323,14 +358,12 @@ bad:
 
 /* Merges the runs, most urgent first. */
 static long
-renew_queue_merge(struct renew_queue *q, struct renew_counts *c, FILE *out,
-    long max_per_domain)
+renew_queue_merge(struct renew_queue *q, struct renew_writer *w)
 {
 	struct renew_entry *head;
 	char **buf;
 	size_t *cap, i, best;
 	int *live, rc = 0;
-	long written = 0;
 
 	head = calloc(q->nruns, sizeof(*head));
 	buf = calloc(q->nruns, sizeof(*buf));
@@ -357,8 +390,7 @@ renew_queue_merge(struct renew_queue *q, struct renew_counts *c, FILE *out,
 				best = i;
 		if (best == q->nruns)
 			break;
-		if (renew_emit(c, &head[best], out, max_per_domain,
-		    &written) != 0) {
+		if (renew_emit(w, &head[best]) != 0) {
 			rc = -1;
 			break;
 		}
@@ -375,13 +407,21 @@ renew_queue_merge(struct renew_queue *q, struct renew_counts *c, FILE *out,
 	free(buf);
 	free(cap);
 	free(live);
-	return rc == 0 ? written : -1;
+	return rc == 0 ? w->written : -1;
 }
 
 long
 renew_queue_write(struct renew_queue *q, FILE *out, long max_per_domain)
 {
-	struct renew_counts c = { NULL, 0, 0 };
+	return renew_queue_write_gated(q, out, max_per_domain, NULL, NULL);
+}
+
+long
+renew_queue_write_gated(struct renew_queue *q, FILE *out,
+    long max_per_domain, renew_queue_gate gate, void *arg)
+{
+	struct renew_writer w = { { NULL, 0, 0 }, out, max_per_domain, gate,
+	    arg, 0 };
 	long written = 0;
 	size_t i;
 
@@ -389,19 +429,17 @@ renew_queue_write(struct renew_queue *q, FILE *out, long max_per_domain)
 		if (q->n > 0 && renew_queue_spill(q) != 0)
 			written = -1;
 		else
-			written = renew_queue_merge(q, &c, out,
-			    max_per_domain);
+			written = renew_queue_merge(q, &w);
 	} else {
 		if (q->n > 1)
 			qsort(q->e, q->n, sizeof(q->e[0]), renew_entry_cmp);
 		for (i = 0; i < q->n && written >= 0; i++)
-			if (renew_emit(&c, &q->e[i], out, max_per_domain,
-			    &written) != 0)
-				written = -1;
+			written = renew_emit(&w, &q->e[i]) != 0 ? -1 :
+			    w.written;
 	}
-	for (i = 0; i < c.cap; i++)
-		free(c.t[i].key);
-	free(c.t);
+	for (i = 0; i < w.c.cap; i++)
+		free(w.c.t[i].key);
+	free(w.c.t);
 	return written;
 }
 

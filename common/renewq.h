@@ -59,6 +59,23 @@ int renew_queue_tmp_errno(const struct renew_queue *q);
 long renew_queue_write(struct renew_queue *q, FILE *out,
     long max_per_domain);
 
+/*
+ * Decides, as a document comes up to be written, whether it is: line is
+ * its JSON text (borrowed). Returns 1 to write it, as *repl when that is
+ * set (a new string, which the queue frees) or else as it is; 0 to leave
+ * it out, when it does not count for its domains either; -1 (errno) to
+ * stop writing. *repl is NULL on entry.
+ */
+typedef int (*renew_queue_gate)(const char *line, char **repl, void *arg);
+
+/*
+ * renew_queue_write(), each document that would be written, and only
+ * those (the limit per domain first), passed through gate (NULL: none)
+ * with arg: cert-expiring claims its documents' names there.
+ */
+long renew_queue_write_gated(struct renew_queue *q, FILE *out,
+    long max_per_domain, renew_queue_gate gate, void *arg);
+
 /* Counts for --summary; zero it, then add each name. */
 struct renew_summary {
 	long		 managed, due, expiring, failing, parked, expired;
