@@ -2,6 +2,7 @@
  * certstore-put: stores each document's certificate and key under every
  * one of its identifiers, deletes the key file and marks the document
  * "stored"; records failed documents in the store's failure bookkeeping.
+ * Either way the lease a document carries from cert-expiring ends.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 
 #include "conf.h"
 #include "diag.h"
+#include "lease.h"
 #include "state.h"
 #include "store.h"
 #include "stream.h"
@@ -24,7 +26,10 @@ usage(FILE *f)
 	fprintf(f, "usage: %s [-v] [-g group] [-m mode] [-s dir]\n", diag_prog);
 }
 
-/* A failed document: its error goes into every name's metadata. */
+/*
+ * A failed document: its error goes into every name's metadata, and its
+ * lease ends.
+ */
 static void
 record(struct store *s, const json_t *doc)
 {
@@ -33,9 +38,20 @@ record(struct store *s, const json_t *doc)
 	size_t i;
 
 	json_array_foreach(json_object_get(doc, "identifiers"), i, id)
-		if (store_record_failure(s, json_string_value(id), err, why,
-		    sizeof(why)) != 0)
+		if (store_record_failure(s, json_string_value(id), err,
+		    lease_id(doc), why, sizeof(why)) != 0)
 			diag_warnx("cannot record failure: %s", why);
+}
+
+/* A document that fails here: its lease ends all the same. */
+static int
+fail_here(struct store *s, json_t *doc)
+{
+	char why[512];
+
+	if (lease_end(s, doc, why, sizeof(why)) != 0)
+		diag_warnx("cannot end lease: %s", why);
+	return -1;
 }
 
 /* -v: each name stored, with the end of its certificate's validity. */
@@ -71,22 +87,23 @@ step(json_t *doc, void *arg)
 	if (json_is_object(json_object_get(doc, "stored")))
 		return 0; /* rerun on our own output */
 	if (state_check(doc, STEP) != 0)
-		return -1;
+		return fail_here(s, doc);
 	chain = state_str(json_object_get(doc, "certificate"), "pem");
 	kpath = state_str(json_object_get(doc, "key"), "path");
 	if (chain == NULL || kpath == NULL) {
 		state_fail(doc, STEP, STATE_ERR_INPUT, NULL, chain == NULL ?
 		    "no certificate in document" : "no key.path in document");
-		return -1;
+		return fail_here(s, doc);
 	}
 	in.names = json_object_get(doc, "identifiers");
 	in.chain = chain;
 	in.key_path = kpath;
 	in.key_type = state_str(json_object_get(doc, "key"), "type");
 	in.directory = state_str(doc, "directory");
+	in.lease = lease_id(doc);
 	if (store_put_issued(s, &in, &type, &failed, why, sizeof(why)) != 0) {
 		state_fail(doc, STEP, type, failed, "%s", why);
-		return -1;
+		return fail_here(s, doc);
 	}
 	if (diag_verbosity >= 1)
 		say_stored(s, in.names);

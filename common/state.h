@@ -21,6 +21,7 @@
 #define STATE_ERR_LOCAL      "urn:acmepipe:error:local"      /* file, hook, key */
 #define STATE_ERR_CERT       "urn:acmepipe:error:certificate" /* refused cert */
 #define STATE_ERR_STORE      "urn:acmepipe:error:store"      /* store unreachable */
+#define STATE_ERR_LEASE      "urn:acmepipe:error:lease"      /* lease lost */
 
 /* 1 when doc carries an "error" object. */
 int state_failed(const json_t *doc);

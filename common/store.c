@@ -247,27 +247,82 @@ store_has(struct store *s, const json_t *names, const char *serial)
 	return same;
 }
 
+/*
+ * 1 when to (this store's metadata) describes a newer certificate than
+ * from: it has one, and from none or one issued before it.
+ */
+static int
+store_newer(const json_t *to, const json_t *from)
+{
+	const char *ts = state_str(to, "serial"), *fs = state_str(from, "serial");
+	const char *tn = state_str(to, "notBefore"), *fn = state_str(from,
+	    "notBefore");
+
+	if (ts == NULL)
+		return 0;
+	if (fs == NULL)
+		return 1;
+	return strcmp(ts, fs) != 0 && tn != NULL && fn != NULL &&
+	    strcmp(tn, fn) > 0;
+}
+
+/* 1 when meta's "lease" is the one of id (NULL: none is). */
+static int
+store_lease_is(const json_t *meta, const char *id)
+{
+	const char *held = state_str(json_object_get(meta, "lease"), "id");
+
+	return id != NULL && held != NULL && strcmp(held, id) == 0;
+}
+
 /* A put's change: the new certificate's metadata (struct store_put). */
 struct store_put {
-	const json_t	*meta; /* what every name of the certificate gets */
+	const json_t	*meta;    /* what every name of the certificate gets */
 	const char	*name;
+	const char	*lease;   /* the document's lease id, or NULL */
+	int		 refused; /* set: lease lost to a newer certificate */
 };
+
+/*
+ * Why a put whose lease was lost is refused: who holds the name now, and
+ * the newer certificate stored meanwhile (the document's error names the
+ * name).
+ */
+static void
+store_lease_lost(const json_t *meta, char *why, size_t whylen)
+{
+	const json_t *l = json_object_get(meta, "lease");
+	const char *holder = state_str(l, "holder");
+
+	if (l != NULL && holder == NULL)
+		holder = "(no holder)";
+	snprintf(why, whylen, "lease %s%s; the store holds a newer "
+	    "certificate (serial %s)", holder != NULL ? "taken over by " :
+	    "lost", holder != NULL ? holder : "", state_str(meta, "serial"));
+}
 
 /*
  * The metadata of a new certificate: its own members, then name and
  * stored time; the failure history and last error carry over from the
- * old metadata, the run of consecutive failures ends.
+ * old metadata, the run of consecutive failures ends, and so does the
+ * document's lease; another worker's lease stays. A document that lost
+ * its lease does not replace a newer certificate (store.h).
  */
 static int
 store_change_put(json_t **meta, void *arg, char *why, size_t whylen)
 {
-	static const char *const keep[] = { "lastError", "failures" };
-	const struct store_put *p = arg;
+	static const char *const keep[] = { "lastError", "failures", "lease" };
+	struct store_put *p = arg;
 	json_t *m = NULL, *v;
 	char now[32];
 	size_t i;
-	int bad;
+	int bad, ours = store_lease_is(*meta, p->lease);
 
+	if (p->lease != NULL && !ours && store_newer(*meta, p->meta)) {
+		store_lease_lost(*meta, why, whylen);
+		p->refused = 1;
+		return STORE_KEEP;
+	}
 	if ((m = json_deep_copy(p->meta)) == NULL)
 		goto oom;
 	bad = json_object_set_new(m, "name", json_string(p->name)) != 0 ||
@@ -275,7 +330,8 @@ store_change_put(json_t **meta, void *arg, char *why, size_t whylen)
 	    json_string(state_time(0, now, sizeof(now)))) != 0 ||
 	    json_object_set_new(m, "failCount", json_integer(0)) != 0;
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if ((v = json_object_get(*meta, keep[i])) != NULL)
+		if ((v = json_object_get(*meta, keep[i])) != NULL &&
+		    !(ours && strcmp(keep[i], "lease") == 0))
 			bad |= json_object_set(m, keep[i], v) != 0;
 	if (bad)
 		goto oom;
@@ -356,12 +412,16 @@ store_put_names(struct store *s, const struct store_issued *in,
 	pem.key = kp;
 	pem.keylen = klen;
 	p.meta = meta;
+	p.lease = in->lease;
+	p.refused = 0;
 	json_array_foreach(in->names, i, id) {
 		p.name = json_string_value(id);
 		if (store_update(s, p.name, &pem, store_change_put, &p, why,
 		    whylen) != STORE_WRITE) {
 			*failed = p.name;
-			if (store_broken(s))
+			if (p.refused)
+				*type = STATE_ERR_LEASE;
+			else if (store_broken(s))
 				*type = STATE_ERR_STORE;
 			goto out;
 		}
@@ -431,20 +491,24 @@ store_meta_fail(json_t *m, const json_t *error)
 struct store_fail {
 	const json_t	*error;
 	const char	*name;
+	const char	*lease; /* the document's lease id, or NULL */
 };
 
 static int
 store_change_fail(json_t **meta, void *arg, char *why, size_t whylen)
 {
 	const struct store_fail *f = arg;
+	int ours = store_lease_is(*meta, f->lease);
 
 	if (*meta == NULL && (*meta = json_pack("{s:s}", "name",
 	    f->name)) == NULL)
 		goto oom;
+	if (ours)
+		(void)json_object_del(*meta, "lease");
 	/* A rerun on the same failed document records nothing new. */
 	if (json_equal(json_object_get(*meta, "lastError"),
 	    (json_t *)f->error))
-		return STORE_KEEP;
+		return ours ? STORE_WRITE : STORE_KEEP;
 	if (store_meta_fail(*meta, f->error) != 0)
 		goto oom;
 	return STORE_WRITE;
@@ -455,9 +519,9 @@ oom:
 
 int
 store_record_failure(struct store *s, const char *name,
-    const json_t *error, char *why, size_t whylen)
+    const json_t *error, const char *lease, char *why, size_t whylen)
 {
-	struct store_fail f = { error, name };
+	struct store_fail f = { error, name, lease };
 	const char *type = state_str(error, "type");
 
 	if (!json_is_object(error)) {
@@ -465,10 +529,16 @@ store_record_failure(struct store *s, const char *name,
 		    name != NULL ? name : "(null)");
 		return -1;
 	}
-	/* A bad document or name: no name was attempted. */
+	/*
+	 * A bad document or name: no name was attempted; a lost lease:
+	 * another worker renewed it. Only the lease ends, and a name that
+	 * is not valid holds none.
+	 */
 	if (type != NULL && (strcmp(type, STATE_ERR_INPUT) == 0 ||
-	    strcmp(type, STATE_ERR_IDENTIFIER) == 0))
-		return 0;
+	    strcmp(type, STATE_ERR_IDENTIFIER) == 0 ||
+	    strcmp(type, STATE_ERR_LEASE) == 0))
+		return lease == NULL ? 0 : store_release(s, name, lease, why,
+		    whylen);
 	return store_update(s, name, NULL, store_change_fail, &f, why,
 	    whylen) == -1 ? -1 : 0;
 }
@@ -593,31 +663,109 @@ store_unpark(struct store *s, const char *name, char *why, size_t whylen)
 	return rc == -1 ? -1 : rc == STORE_KEEP ? 1 : 0;
 }
 
+int
+store_leased(const json_t *meta, const char *id, long long now, char *why,
+    size_t whylen)
+{
+	const json_t *l = json_object_get(meta, "lease");
+	const char *held = state_str(l, "id"), *holder;
+	long long until;
+
+	if (held == NULL || (id != NULL && strcmp(held, id) == 0) ||
+	    state_time_parse(state_str(l, "until"), &until) != 0 ||
+	    until <= now)
+		return 0;
+	holder = state_str(l, "holder");
+	snprintf(why, whylen, "leased to %s until %s", holder != NULL ?
+	    holder : "(no holder)", state_str(l, "until"));
+	return 1;
+}
+
+/* A claim's change (struct store_claim_arg). */
+struct store_claim_arg {
+	const char		*name;
+	const struct store_lease *l;
+	long long		 now;
+	const struct store_seen	*seen;
+	int			 taken; /* set: claimed */
+};
+
+static int
+store_change_claim(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	struct store_claim_arg *c = arg;
+	const char *have = state_str(*meta, "serial"), *want = c->seen->serial;
+	char until[32], held[256];
+	json_t *l;
+
+	if (*meta == NULL) {
+		snprintf(why, whylen, "%s: not managed", c->name);
+		return STORE_KEEP;
+	}
+	/* Another worker's attempt ended meanwhile: not due as it was read. */
+	if ((have == NULL) != (want == NULL) || (have != NULL &&
+	    strcmp(have, want) != 0) || json_integer_value(json_object_get(
+	    *meta, "failCount")) != c->seen->fail_count) {
+		snprintf(why, whylen, "%s: changed since it was read",
+		    c->name);
+		return STORE_KEEP;
+	}
+	if (store_leased(*meta, c->l->id, c->now, held, sizeof(held))) {
+		snprintf(why, whylen, "%s: %s", c->name, held);
+		return STORE_KEEP;
+	}
+	if ((l = json_pack("{s:s,s:s,s:s}", "id", c->l->id, "holder",
+	    c->l->holder, "until", state_time(c->l->until, until,
+	    sizeof(until)))) == NULL || json_object_set_new(*meta, "lease",
+	    l) != 0) {
+		snprintf(why, whylen, "%s: out of memory", c->name);
+		return -1;
+	}
+	c->taken = 1;
+	return STORE_WRITE;
+}
+
+int
+store_claim(struct store *s, const char *name, const struct store_lease *l,
+    long long now, const struct store_seen *seen, char *why, size_t whylen)
+{
+	struct store_claim_arg c = { name, l, now, seen, 0 };
+
+	if (store_update(s, name, NULL, store_change_claim, &c, why,
+	    whylen) == -1)
+		return -1;
+	return c.taken ? 0 : 1;
+}
+
+static int
+store_change_release(json_t **meta, void *arg, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	if (!store_lease_is(*meta, arg))
+		return STORE_KEEP; /* not managed, or not ours (any more) */
+	(void)json_object_del(*meta, "lease");
+	return STORE_WRITE;
+}
+
+int
+store_release(struct store *s, const char *name, const char *id,
+    char *why, size_t whylen)
+{
+	char ign[320];
+
+	if (id == NULL || store_name_ok(name, ign, sizeof(ign)) != 0)
+		return 0; /* a name that is not valid holds no lease */
+	return store_update(s, name, NULL, store_change_release, (void *)id,
+	    why, whylen) == -1 ? -1 : 0;
+}
+
 /* A copy's change (struct store_copy_arg). */
 struct store_copy_arg {
 	const json_t	*from;   /* the metadata in the other store */
 	int		 mirror; /* 1: the other store wins, always */
 	int		 result; /* what store_copy() returns */
 };
-
-/*
- * 1 when to (this store's metadata) describes a newer certificate than
- * from: it has one, and from none or one issued before it.
- */
-static int
-store_newer(const json_t *to, const json_t *from)
-{
-	const char *ts = state_str(to, "serial"), *fs = state_str(from, "serial");
-	const char *tn = state_str(to, "notBefore"), *fn = state_str(from,
-	    "notBefore");
-
-	if (ts == NULL)
-		return 0;
-	if (fs == NULL)
-		return 1;
-	return strcmp(ts, fs) != 0 && tn != NULL && fn != NULL &&
-	    strcmp(tn, fn) > 0;
-}
 
 static int
 store_change_copy(json_t **meta, void *arg, char *why, size_t whylen)

@@ -11,7 +11,7 @@
  * What is atomic. Every function below that changes a name does so in
  * one step, atomic against every other change of that name by any
  * process: store_put_issued, store_record_failure, store_set_member,
- * store_add, store_remove, store_unpark. No change is lost and none is
+ * store_add, store_remove, store_unpark, store_claim, store_release. No change is lost and none is
  * based on metadata another one has since replaced (16 failures recorded
  * at once count 16). store_put_issued stores each name's certificate and
  * metadata in that step, and store_remove drops both: a writer killed
@@ -94,6 +94,7 @@ struct store_issued {
 	const char	*key_path;  /* its private key, in a file */
 	const char	*key_type;  /* "ec-p256", ...; NULL when unknown */
 	const char	*directory; /* the CA's directory URL, or NULL */
+	const char	*lease;     /* the document's lease id, or NULL */
 };
 
 /*
@@ -107,10 +108,19 @@ struct store_issued {
  * file is gone because an earlier call stored this very certificate under
  * every name, nothing is done (a rerun whose output was lost).
  *
- * Returns 0, or -1 with why, *type the state error type (STATE_ERR_LOCAL
- * or STATE_ERR_CERT) and *failed the name it failed on (borrowed from
- * in->names, NULL when not for one name). Names stored before a failure
- * stay stored.
+ * With in->lease (see Leases below), each name's put also ends that
+ * lease when the name's metadata holds it; a lease of another id stays,
+ * as it does for a put without one. When the metadata no longer holds
+ * in->lease (another worker took the name over, or took it and is done)
+ * and describes a newer certificate (another serial, a later notBefore),
+ * that name is refused: STATE_ERR_LEASE, why naming the holder, and
+ * nothing stored for it. An older certificate is replaced all the same.
+ *
+ * Returns 0, or -1 with why, *type the state error type (STATE_ERR_LOCAL,
+ * STATE_ERR_CERT, STATE_ERR_LEASE or STATE_ERR_STORE) and *failed the
+ * name it failed on (borrowed from in->names, NULL when not for one
+ * name). Names stored before a failure stay stored, and the key file
+ * stays.
  */
 int store_put_issued(struct store *s, const struct store_issued *in,
     const char **type, const char **failed, char *why, size_t whylen);
@@ -145,10 +155,13 @@ int store_has(struct store *s, const json_t *names, const char *serial);
  * error object that is already "lastError" changes nothing (a rerun on
  * the same failed document); so do errors of a bad document or a bad
  * name (STATE_ERR_INPUT, STATE_ERR_IDENTIFIER), for which no name was
- * attempted. Returns 0 or -1.
+ * attempted, and STATE_ERR_LEASE (another worker renewed the name).
+ * lease (the document's lease id, NULL when none) ends in the same step
+ * when name's metadata holds it, whatever the error; another id's lease
+ * stays. Returns 0 or -1.
  */
 int store_record_failure(struct store *s, const char *name,
-    const json_t *error, char *why, size_t whylen);
+    const json_t *error, const char *lease, char *why, size_t whylen);
 
 /*
  * Sets member key of name's metadata to value (borrowed), the rest
@@ -181,6 +194,56 @@ int store_remove(struct store *s, const char *name, char *why,
  */
 int store_unpark(struct store *s, const char *name, char *why,
     size_t whylen);
+
+/*
+ * Leases. A worker (a cert-expiring run) that is about to renew a name
+ * claims it with a lease in the name's metadata, "lease": {"id",
+ * "holder", "until"}, and the document it hands on carries the id; the
+ * certstore-put of that document ends it. A lease that runs out (until
+ * <= now: its worker was killed, or is far too slow) may be taken by the
+ * next claim. Times are the hosts' clocks: they must roughly agree.
+ */
+#define STORE_LEASE_ID_LEN 32 /* hex digits: 128 bits */
+
+struct store_lease {
+	char		 id[STORE_LEASE_ID_LEN + 1]; /* lower-case hex */
+	char		 holder[300];                /* "HOST:PID" */
+	long long	 until;                      /* seconds, UTC */
+};
+
+/* What a claimer decided on: the name's metadata as it read it. */
+struct store_seen {
+	const char	*serial;     /* its certificate, NULL when none */
+	long long	 fail_count; /* its failCount (absent: 0) */
+};
+
+/*
+ * 1 when meta (borrowed) holds a lease other than id (NULL: any) that
+ * has not run out at now, why then saying "leased to HOLDER until TIME";
+ * else 0. A lease whose until cannot be read counts as run out.
+ */
+int store_leased(const json_t *meta, const char *id, long long now,
+    char *why, size_t whylen);
+
+/*
+ * Claims name for l at now: writes l as the metadata's "lease", in one
+ * atomic step, provided the metadata still holds what seen says (so that
+ * a name another worker renewed, or failed, since it was read is not
+ * claimed again) and no live lease but l's own (store_leased()). Returns
+ * 0 claimed, 1 not (why: held by another, changed since, or no longer
+ * managed; nothing written), -1 with why.
+ */
+int store_claim(struct store *s, const char *name,
+    const struct store_lease *l, long long now,
+    const struct store_seen *seen, char *why, size_t whylen);
+
+/*
+ * Ends the lease id on name when name's metadata holds it; any other
+ * lease, and a name not managed, stay as they are, and a name that is
+ * not valid (it can hold no lease) is no error. Returns 0 or -1.
+ */
+int store_release(struct store *s, const char *name, const char *id,
+    char *why, size_t whylen);
 
 /*
  * Calls fn for each managed name with its metadata (borrowed), streaming:
