@@ -29,8 +29,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-AIrv] [-b i/n] [-C file] [-d url] [-e days] "
-	    "[-l count]\n\t[-m count] [-n time] [-R rate] [-s dir] "
-	    "[-T seconds] [-x days]\n", diag_prog);
+	    "[-L seconds]\n\t[-l count] [-m count] [-n time] [-R rate] "
+	    "[-s dir] [-T seconds] [-x days]\n", diag_prog);
 }
 
 /* --ari-rate: a positive number of requests per second, or -1. */
@@ -58,6 +58,7 @@ main(int argc, char *argv[])
 		{ "directory", required_argument, NULL, 'd' },
 		{ "days", required_argument, NULL, 'e' },
 		{ "include-parked", no_argument, NULL, 'I' },
+		{ "lease", required_argument, NULL, 'L' },
 		{ "max-per-domain", required_argument, NULL, 'l' },
 		{ "ari-max", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
@@ -73,6 +74,7 @@ main(int argc, char *argv[])
 	struct store_opts o = { 0, (gid_t)-1, 1, 0 };
 	struct expiring r;
 	const char *dir = NULL, *bad = NULL, *bundle = NULL, *timeout = NULL;
+	const char *lease = NULL;
 	char why[512];
 	long days = 0, max = 0, park = RENEW_PARK_DAYS;
 	int ch, status, no_ari = 0;
@@ -82,7 +84,7 @@ main(int argc, char *argv[])
 	r.rate = ARI_RATE;
 	diag_init(argv);
 	while (bad == NULL && (ch = getopt_long(argc, argv,
-	    "AC:b:d:e:Il:m:n:R:rs:T:vx:h", longopts, NULL)) != -1) {
+	    "AC:b:d:e:IL:l:m:n:R:rs:T:vx:h", longopts, NULL)) != -1) {
 		if (ch == 'e' && (days = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--days: want a number of days from 1 to 3650";
@@ -112,6 +114,8 @@ main(int argc, char *argv[])
 			r.directory = optarg;
 		else if (ch == 'I')
 			r.p.include_parked = 1;
+		else if (ch == 'L')
+			lease = optarg;
 		else if (ch == 'n')
 			r.dry = 1;
 		else if (ch == 'r')
@@ -140,6 +144,10 @@ main(int argc, char *argv[])
 	r.p.park_days = (int)park;
 	if ((dir = conf_value(CONF_V_STORE, dir)) == NULL) {
 		diag_warnx("--store: missing (or set %s)", CONF_ENV(STORE));
+		return 2;
+	}
+	if (expiring_lease_setup(&r, lease, why, sizeof(why)) != 0) {
+		diag_warnx("%s", why);
 		return 2;
 	}
 	if ((r.s = store_open(dir, &o, why, sizeof(why))) == NULL) {

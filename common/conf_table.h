@@ -58,6 +58,8 @@
 	    "where certificate keys go (else the store's private area)") \
 	X(KEY_TYPE, "ACMEPIPE_KEY_TYPE", "key-type", 'K', "ec-p256", \
 	    "the type of new certificate keys (ec-p384, rsa2048, ...)") \
+	X(LEASE, "ACMEPIPE_LEASE", "lease", 'L', "10800", \
+	    "seconds a name cert-expiring emits stays claimed; 0: no leases") \
 	X(MODE, "ACMEPIPE_MODE", "mode", 'm', NULL, \
 	    "the mode of the stored files") \
 	X(PREFERRED_CHAIN, "ACMEPIPE_PREFERRED_CHAIN", "preferred-chain", \

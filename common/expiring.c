@@ -13,6 +13,7 @@
 #include "expiring.h"
 #include "hash.h"
 #include "http.h"
+#include "lease.h"
 #include "renew.h"
 #include "renewq.h"
 #include "state.h"
@@ -316,13 +317,28 @@ expiring_ari_setup(struct expiring *r, const char *ca_bundle,
 	return 0;
 }
 
+int
+expiring_lease_setup(struct expiring *r, const char *opt, char *why,
+    size_t whylen)
+{
+	const char *v = conf_value(CONF_V_LEASE, opt);
+
+	if (lease_parse(v, &r->lease_secs) != 0) {
+		snprintf(why, whylen, "--lease: want a number of seconds from "
+		    "0 to %ld: %s", LEASE_MAX, v);
+		return -1;
+	}
+	r->leasing = r->lease_secs > 0 && !r->summary && !r->dry;
+	return r->leasing ? lease_new(&r->lease, why, whylen) : 0;
+}
+
 static int
 expiring_each(const char *name, json_t *meta, void *arg)
 {
 	struct expiring *r = arg;
 	struct renew_info ri;
-	json_t *ids = NULL, *doc = NULL;
-	char why[256];
+	json_t *ids = NULL, *doc = NULL, *seen = NULL;
+	char why[512];
 	int first, rc = 0;
 
 	if (meta == NULL || renew_assess(meta, &r->p, &ri, why,
@@ -334,6 +350,17 @@ expiring_each(const char *name, json_t *meta, void *arg)
 	}
 	if (r->shards > 1 && hash_shard(name, r->shards) != r->shard)
 		return 0;
+	/*
+	 * Another worker renews it: nothing to emit, nor to ask about. Said
+	 * for the name a document would come from (the other names of a
+	 * certificate are said at the claim, when they hold it back).
+	 */
+	if (r->lease_secs > 0 && !r->summary && store_leased(meta, NULL,
+	    r->p.now, why, sizeof(why))) {
+		if (strcmp(ri.key, name) == 0)
+			diag_verbose(1, "%s: %s", name, why);
+		return 0;
+	}
 	if (r->ari && ari_wanted(meta, r->directory, r->p.now))
 		return cand_add(r, name, meta); /* handled after the request */
 	if (ri.class == RENEW_PAUSED)
@@ -346,13 +373,48 @@ expiring_each(const char *name, json_t *meta, void *arg)
 		explain(&ri);
 		return 0;
 	}
-	if ((first = renew_ids(r->s, name, meta, &ids)) == 1 &&
-	    ((doc = renew_doc(meta, &ri, ids)) == NULL ||
+	if ((first = renew_ids(r->s, name, meta, &ids, r->leasing ? &seen :
+	    NULL)) == 1 && ((doc = renew_doc(meta, &ri, ids)) == NULL ||
+	    (r->leasing && lease_mark(doc, seen) != 0) ||
 	    renew_queue_add(r->q, &ri, doc) != 0))
 		rc = -1;
 	json_decref(doc);
 	json_decref(ids);
+	json_decref(seen);
 	return first == -1 ? -1 : rc;
+}
+
+/*
+ * The queue's gate (renewq.h): a document is written once all its names
+ * are claimed, with its lease; one whose names another worker holds, or
+ * renewed or failed since they were read, is left out (said with -v).
+ */
+static int
+expiring_gate(const char *line, char **repl, void *arg)
+{
+	struct expiring *r = arg;
+	json_t *doc;
+	char why[640];
+	int rc;
+
+	if ((doc = json_loads(line, 0, NULL)) == NULL) {
+		errno = ENOMEM; /* our own line: only memory can fail */
+		return -1;
+	}
+	rc = lease_claim(r->s, &r->lease, (long long)time(NULL), doc, why,
+	    sizeof(why));
+	if (rc == 1)
+		diag_verbose(1, "%s", why);
+	else if (rc == -1) {
+		diag_warnx("%s", why);
+		r->status = 1;
+	} else if ((*repl = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		(void)lease_end(r->s, doc, why, sizeof(why));
+		errno = ENOMEM;
+		rc = -2;
+	}
+	json_decref(doc);
+	return rc == 0 ? 1 : rc == -2 ? -1 : 0;
 }
 
 /* Writes the documents or the summary; the exit status. */
@@ -360,8 +422,10 @@ int
 expiring_finish(struct expiring *r, long max)
 {
 	json_t *sum = NULL;
-	int status = r->status;
+	int status = 0;
 
+	/* The lease runs from the claims, not from the start of the run. */
+	r->lease.until = (long long)time(NULL) + r->lease_secs;
 	if (r->summary) {
 		if (r->sum.alarm > 0)
 			status = 1;
@@ -370,7 +434,8 @@ expiring_finish(struct expiring *r, long max)
 		    putc('\n', stdout) == EOF)
 			status = 2;
 		json_decref(sum);
-	} else if (renew_queue_write(r->q, stdout, max) < 0) {
+	} else if (renew_queue_write_gated(r->q, stdout, max, r->leasing ?
+	    expiring_gate : NULL, r) < 0) {
 		if (renew_queue_tmp_errno(r->q) != 0) {
 			diag_warnx("temporary file: %s",
 			    strerror(renew_queue_tmp_errno(r->q)));
@@ -383,7 +448,7 @@ expiring_finish(struct expiring *r, long max)
 		diag_warnx("<stdout>: %s", strerror(errno));
 		status = 2;
 	}
-	return status;
+	return status > r->status ? status : r->status;
 }
 
 int

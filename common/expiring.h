@@ -7,11 +7,17 @@
  * in the names' metadata ("ari") before handling them like the others.
  * Names left over keep their old nextCheck and lead the next run.
  *
+ * Leases (lease.h): unless --lease 0, a name under another worker's live
+ * lease is left alone, and each document is written only once all its
+ * names are claimed for this run's lease, so that runs at once on many
+ * hosts never emit a name twice. A dry run (--now) and --summary claim
+ * nothing.
+ *
  * The caller fills the options (s, p, shard, shards, summary, verbose,
- * directory, dry, ari_max, rate), then calls expiring_ari_setup() unless
- * renewal information is not wanted, expiring_scan(), expiring_finish(),
- * and expiring_free(). Everything the struct points to is owned by it,
- * except s (the caller's store).
+ * directory, dry, ari_max, rate), then calls expiring_lease_setup(),
+ * expiring_ari_setup() unless renewal information is not wanted,
+ * expiring_scan(), expiring_finish(), and expiring_free(). Everything the
+ * struct points to is owned by it, except s (the caller's store).
  */
 #ifndef EXPIRING_H
 #define EXPIRING_H
@@ -48,7 +54,19 @@ struct expiring {
 	struct ari_client	 ac;
 	struct expiring_cand	*c;
 	size_t			 nc, cap;
+	/* Leases. */
+	long			 lease_secs; /* 0: no leases */
+	int			 leasing;    /* 1: this run claims */
+	struct store_lease	 lease;
 };
+
+/*
+ * Reads the lease's length (opt, else ACMEPIPE_LEASE, else the default)
+ * and, when this run claims, makes its lease. Returns 0, or -1 with why (a
+ * usage error, or no random bytes for the id).
+ */
+int expiring_lease_setup(struct expiring *r, const char *opt, char *why,
+    size_t whylen);
 
 /*
  * Opens the renewal-info client for r->directory (when set and the CA

@@ -133,10 +133,12 @@ int renew_assess(const json_t *meta, const struct renew_policy *p,
  * The identifiers to renew together with name, whose metadata is meta:
  * the certificate's names that are still managed with the same serial.
  * Returns 1 with *ids (new) when name is the first of them (so it emits
- * the document), 0 when another name does, -1 when out of memory.
+ * the document), 0 when another name does, -1 when out of memory. With
+ * seen non-NULL, *seen (new, when 1 is returned) maps each of *ids to
+ * the failCount its metadata had (absent: 0), for a claim (lease.h).
  */
 int renew_ids(struct store *s, const char *name, const json_t *meta,
-    json_t **ids);
+    json_t **ids, json_t **seen);
 
 /*
  * The state document for ri with identifiers ids (borrowed): version,

@@ -10,8 +10,8 @@
 load helpers/common
 
 ACME=urn:ietf:params:acme:error:
-USAGE="usage: cert-expiring [-AIrv] [-b i/n] [-C file] [-d url] [-e days] [-l count]
-	[-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-x days]"
+USAGE="usage: cert-expiring [-AIrv] [-b i/n] [-C file] [-d url] [-e days] [-L seconds]
+	[-l count] [-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-x days]"
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -187,8 +187,10 @@ firsts() {
 	assert_stderr ''
 	added=$(meta new.example.com added)
 	run_split -0 cert-expiring -s "$STORE"
-	assert_json_eq "$OUTPUT_FILE" "$(jq -cn --arg a "$added" '{version: 1,
+	assert_json_eq "$(jq -c 'del(.lease)' "$OUTPUT_FILE")" "$(jq -cn --arg a "$added" '{version: 1,
 		identifiers: ["new.example.com"], renewal: {reason: "new", due: $a}}')"
+	# Claimed for this run (tests/47-lease.bats).
+	assert_json "$OUTPUT_FILE" '(.lease.id | test("^[0-9a-f]{32}$")) and (.lease.until | fromdate) > now'
 	# The document is what acme-order reads.
 	assert_json "$OUTPUT_FILE" '.identifiers | type == "array"'
 	put new.example.com
@@ -575,7 +577,8 @@ $usage"
 	assert_stderr "cert-expiring: $T/none: No such file or directory"
 	[[ ! -e $T/none ]] || fail "cert-expiring created the store"
 	certstore -s "$STORE" add example.com
-	ACMEPIPE_STORE=$STORE run_split -0 cert-expiring
+	# Runs that only look take no lease, so the last ones have a document.
+	ACMEPIPE_STORE=$STORE run_split -0 cert-expiring --lease 0
 	assert_json "$OUTPUT_FILE" '.identifiers == ["example.com"]'
 	# The renewal-info settings are checked only with a directory.
 	run_split -2 cert-expiring -s "$STORE" -d http://ca.example/dir
@@ -584,7 +587,7 @@ $usage"
 	assert_stderr "cert-expiring: --http-timeout: want a number of seconds: 0"
 	ACMEPIPE_DIRECTORY=https://ca.example/dir run_split -2 cert-expiring -s "$STORE" -C "$T/none.pem"
 	assert_stderr "cert-expiring: ca bundle $T/none.pem: No such file or directory"
-	run_split -0 cert-expiring -s "$STORE" -T 0 -C "$T/none.pem" -R 0.5 -m 1
+	run_split -0 cert-expiring -s "$STORE" -T 0 -C "$T/none.pem" -R 0.5 -m 1 -L 0
 	[[ -w /dev/full ]] || skip "no /dev/full"
 	run_split -2 sh -c 'cert-expiring -s "$1" >/dev/full' sh "$STORE"
 	assert_stderr "cert-expiring: <stdout>: No space left on device"
@@ -599,7 +602,8 @@ $usage"
 	echo 'not json' >"$STORE/meta/bad.example.json"
 	jq '.notAfter = "soon"' "$STORE/meta/worse.example.json" >"$T/m"
 	mv "$T/m" "$STORE/meta/worse.example.json"
-	run_split -1 cert-expiring -s "$STORE"
+	# Only to look: no lease, so that the last run emits it again.
+	run_split -1 cert-expiring -s "$STORE" --lease 0
 	assert_equal "$(firsts)" "good.example " documents
 	assert_equal "$(sort <<<"$stderr")" "cert-expiring: bad.example: metadata: not a JSON object
 cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
@@ -615,7 +619,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	assert_equal "$(firsts)" "good.example " documents
 }
 
-@test "without renewal information (no directory, or -A), cert-expiring never writes to the store" {
+@test "without renewal information (no directory, or -A) nor leases (--lease 0, -r, -n), cert-expiring never writes to the store" {
 	put example.com www.example.com
 	failed "{\"type\":\"${ACME}caa\",\"time\":\"2026-01-01T00:00:00Z\"}" example.com
 	certstore -s "$STORE" add new.example
@@ -623,8 +627,8 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	# (size, time), and a read-only store is enough.
 	find "$STORE" -printf '%p %s %T@ %m\n' | sort >"$T/before"
 	chmod -R a-w "$STORE"
-	for opts in "" "-r" "-I" "-n 2030-01-01T00:00:00Z" "-b 1/2 -I -l 1 -e 30 -x 1" \
-		"-A -d https://127.0.0.1:1/dir" "-r -d https://127.0.0.1:1/dir"; do
+	for opts in "-L 0" "-r" "--lease 0 -I" "-n 2030-01-01T00:00:00Z" "-L 0 -b 1/2 -I -l 1 -e 30 -x 1" \
+		"-L 0 -A -d https://127.0.0.1:1/dir" "-r -d https://127.0.0.1:1/dir"; do
 		# shellcheck disable=SC2086 # word splitting wanted
 		cert-expiring -s "$STORE" $opts >/dev/null || (($? == 1))
 	done
@@ -650,7 +654,8 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 			close(dir "/" n ".json")
 		}
 	}'
-	run_split -0 cert-expiring -A -s "$STORE"
+	# No leases: 8,000 claims are not what this is about.
+	run_split -0 cert-expiring -A -L 0 -s "$STORE"
 	assert_line_count 8000
 	# Most urgent first across the runs: by expiry (ties by due time).
 	assert_equal "$(jq -r .previous.notAfter "$OUTPUT_FILE" | sort -c 2>&1)" "" "order"
@@ -662,7 +667,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 	# opened before.
 	run_split -2 unshare -m bash -c 'exec 3<"$2" && cd "$1" &&
 		mount -t tmpfs -o size=16k tmpfs /tmp &&
-		exec -a cert-expiring /proc/self/fd/3 -A -s .' _ "$STORE" "$(command -v cert-expiring)"
+		exec -a cert-expiring /proc/self/fd/3 -A -L 0 -s .' _ "$STORE" "$(command -v cert-expiring)"
 	assert_output ''
 	assert_stderr "cert-expiring: temporary file: No space left on device"
 }
@@ -693,7 +698,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 		} >"$dir/$page.sh"
 	done
 	assert_equal "$(grep -c '^echo "## ' "$dir/certstore.sh")" 5 "certstore examples"
-	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 5 "cert-expiring examples"
+	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 7 "cert-expiring examples"
 	# certstore(1): add two names, list, unpark, remove one.
 	run_split -0 bash -c "cd '$dir' && bash certstore.sh"
 	assert_equal "$(sort <<<"$output")" "example.com

@@ -137,7 +137,8 @@ serials() {
 
 # renew_run IN [ARG...]: scripts/acme-renew -j 8 with ARGs (cert-expiring's
 # options after --), where IN holds the documents that cert-expiring
-# emitted with the same options just before (documents in). Checks
+# emitted with the same options just before (documents in), without a
+# lease (-L 0), so that acme-renew's own run claims them. Checks
 # documents out: one per document in, same order; the names of
 # $RENEW_BAD (default $T/bad) failed, with the CA's reason on stderr,
 # the others stored; the summary line; exit 1 when one failed, else 0.
@@ -278,7 +279,7 @@ check_backoff() {
 	local n l tb ta t
 	# The next run, at once, with the real clock.
 	tb=$(date +%s)
-	run_split -0 cert-expiring -s "$STORE"
+	run_split -0 cert-expiring -s "$STORE" -L 0
 	ta=$(date +%s)
 	assert_stderr ''
 	if [[ -s $OUTPUT_FILE ]]; then
@@ -370,7 +371,7 @@ park() {
 	meta_all | jq -s 'map(select(.firstFailure) | {(.name): .firstFailure}) | add' >"$T/first.json"
 	# Day 29: due again (the backoff after one failure has long passed).
 	age_failures 29 "${bads[@]}"
-	run_split -0 cert-expiring -s "$STORE"
+	run_split -0 cert-expiring -s "$STORE" -L 0
 	cp "$OUTPUT_FILE" "$T/due29.jsonl"
 	assert_line_count "$B" "$T/due29.jsonl"
 	assert_json "$T/due29.jsonl" '.renewal.reason == "retry"'
@@ -385,7 +386,7 @@ park() {
 	same_set "$OUTPUT_FILE" "$T/bad" "retried on day 29"
 	# Day 31: one more failure, 31 days after the first: parked.
 	age_failures 2 "${bads[@]}"
-	run_split -0 cert-expiring -s "$STORE"
+	run_split -0 cert-expiring -s "$STORE" -L 0
 	cp "$OUTPUT_FILE" "$T/due31.jsonl"
 	assert_line_count "$B" "$T/due31.jsonl"
 	renew_run "$T/due31.jsonl"
@@ -466,7 +467,7 @@ unpark_one() {
 	challtest_clear_a "$n" >/dev/null
 	except <(echo "$n") "$T/bad" >"$T/bad.rest"
 	run_split -0 certstore -s "$STORE" unpark "$n"
-	run_split -0 cert-expiring -s "$STORE"
+	run_split -0 cert-expiring -s "$STORE" -L 0
 	cp "$OUTPUT_FILE" "$T/unparked.jsonl"
 	assert_equal "$(firsts "$T/unparked.jsonl")" "$n" "emitted after unpark"
 	RENEW_BAD=$T/bad.rest renew_run "$T/unparked.jsonl"
@@ -486,7 +487,7 @@ scale() {
 	# shellcheck disable=SC2046 # one name a word
 	run_split -0 certstore -s "$STORE" add $(<"$T/names")
 	assert_stderr ''
-	run_split -0 cert-expiring -s "$STORE"
+	run_split -0 cert-expiring -s "$STORE" -L 0
 	assert_stderr ''
 	cp "$OUTPUT_FILE" "$T/due-new.jsonl"
 	assert_line_count "$n" "$T/due-new.jsonl"
@@ -543,7 +544,7 @@ scale() {
 	done >"$T/names"
 	# shellcheck disable=SC2046 # one name a word
 	run_split -0 certstore -s "$s" add $(<"$T/names")
-	cert-expiring -s "$s" >"$T/due.jsonl"
+	cert-expiring -s "$s" -L 0 >"$T/due.jsonl"
 	assert_line_count 7 "$T/due.jsonl"
 	challtest_add_a "$bad" 127.0.0.2 >/dev/null
 	# 7 documents, 2 pipelines, batches of at most 3: lines 1-3, 4-6, 7.
