@@ -1,0 +1,1 @@
+47-lease.bats
