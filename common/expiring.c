@@ -332,6 +332,80 @@ expiring_lease_setup(struct expiring *r, const char *opt, char *why,
 	return r->leasing ? lease_new(&r->lease, why, whylen) : 0;
 }
 
+/*
+ * 1 when name is managed with the certificate serial (NULL: none), its
+ * failCount then in *fails.
+ */
+static int
+ids_live(struct store *s, const char *name, const char *serial,
+    json_int_t *fails)
+{
+	json_t *m = store_get(s, name);
+	const char *have = state_str(m, "serial");
+	int live;
+
+	live = m != NULL && (have == NULL ? serial == NULL :
+	    serial != NULL && strcmp(have, serial) == 0);
+	*fails = json_integer_value(json_object_get(m, "failCount"));
+	json_decref(m);
+	return live;
+}
+
+/*
+ * The identifiers to renew together with name, whose metadata is meta:
+ * the certificate's names that are still managed with the same serial.
+ * Returns 1 with *ids (new) when name is the first of them (so it emits
+ * the document), 0 when another name does, -1 when out of memory. With
+ * seen non-NULL, *seen (new, when 1 is returned) maps each of *ids to
+ * the failCount its metadata had (absent: 0), for a claim (lease.h).
+ */
+static int
+expiring_ids(struct store *s, const char *name, const json_t *meta,
+    json_t **ids, json_t **seen)
+{
+	const json_t *all = json_object_get(meta, "identifiers"), *v;
+	const char *serial = state_str(meta, "serial"), *id;
+	json_t *out = NULL, *fc = NULL;
+	json_int_t fails;
+	size_t i;
+
+	*ids = NULL;
+	if (seen != NULL)
+		*seen = NULL;
+	if ((out = json_array()) == NULL || (fc = json_object()) == NULL)
+		goto fail;
+	json_array_foreach(all, i, v) {
+		if ((id = json_string_value(v)) == NULL)
+			continue;
+		fails = json_integer_value(json_object_get(meta, "failCount"));
+		if (strcmp(id, name) != 0 && !ids_live(s, id, serial, &fails))
+			continue; /* removed, or renewed on its own */
+		if (json_array_size(out) == 0 && strcmp(id, name) != 0) {
+			json_decref(out);
+			json_decref(fc);
+			return 0; /* an earlier name emits the document */
+		}
+		if (json_array_append_new(out, json_string(id)) != 0 ||
+		    json_object_set_new(fc, id, json_integer(fails)) != 0)
+			goto fail;
+	}
+	if (json_array_size(out) == 0 && (json_array_append_new(out,
+	    json_string(name)) != 0 || json_object_set_new(fc, name,
+	    json_integer(json_integer_value(json_object_get(meta,
+	    "failCount")))) != 0))
+		goto fail;
+	*ids = out;
+	if (seen != NULL)
+		*seen = fc;
+	else
+		json_decref(fc);
+	return 1;
+fail:
+	json_decref(out);
+	json_decref(fc);
+	return -1;
+}
+
 static int
 expiring_each(const char *name, json_t *meta, void *arg)
 {
@@ -373,7 +447,7 @@ expiring_each(const char *name, json_t *meta, void *arg)
 		explain(&ri);
 		return 0;
 	}
-	if ((first = renew_ids(r->s, name, meta, &ids, r->leasing ? &seen :
+	if ((first = expiring_ids(r->s, name, meta, &ids, r->leasing ? &seen :
 	    NULL)) == 1 && ((doc = renew_doc(meta, &ri, ids)) == NULL ||
 	    (r->leasing && lease_mark(doc, seen) != 0) ||
 	    renew_queue_add(r->q, &ri, doc) != 0))
@@ -454,7 +528,21 @@ expiring_finish(struct expiring *r, long max)
 int
 expiring_scan(struct expiring *r)
 {
-	if (store_list(r->s, expiring_each, r) != 0)
+	/*
+	 * What may be due, where the store indexes it (a database of
+	 * millions of names); the summary and parked names need them all.
+	 */
+	if (!r->summary && !r->p.include_parked) {
+		/*
+		 * With a directory, the certificates whose renewal-info check
+		 * has come are wanted too (a CA that turns out to offer none
+		 * then had them listed for nothing: give it no directory).
+		 */
+		if (store_list_due(r->s, r->p.now, r->p.window > 0 ?
+		    r->p.now + r->p.window : 0, r->ari ? r->p.now : 0,
+		    expiring_each, r) != 0)
+			return -1;
+	} else if (store_list(r->s, expiring_each, r) != 0)
 		return -1;
 	return r->ari ? sweep(r) : 0;
 }

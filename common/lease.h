@@ -47,7 +47,7 @@ const char *lease_id(const json_t *doc);
 
 /*
  * Sets a queued doc's "lease" to what the run saw: seen (borrowed, from
- * renew_ids()) maps each identifier to its failCount. Returns 0 or -1
+ * expiring.c) maps each identifier to its failCount. Returns 0 or -1
  * (out of memory).
  */
 int lease_mark(json_t *doc, const json_t *seen);

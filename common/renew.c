@@ -18,6 +18,7 @@
 #include "hash.h"
 #include "renew.h"
 #include "state.h"
+#include "store.h" /* STORE_HISTORY */
 
 #define ACME_PREFIX "urn:ietf:params:acme:error:"
 #define RENEW_SALT_SPREAD 0x5350524541440001ULL
@@ -321,71 +322,6 @@ renew_assess(const json_t *meta, const struct renew_policy *p,
 	return 0;
 }
 
-/*
- * 1 when name is managed with the certificate serial (NULL: none), its
- * failCount then in *fails.
- */
-static int
-renew_live(struct store *s, const char *name, const char *serial,
-    json_int_t *fails)
-{
-	json_t *m = store_get(s, name);
-	const char *have = state_str(m, "serial");
-	int live;
-
-	live = m != NULL && (have == NULL ? serial == NULL :
-	    serial != NULL && strcmp(have, serial) == 0);
-	*fails = json_integer_value(json_object_get(m, "failCount"));
-	json_decref(m);
-	return live;
-}
-
-int
-renew_ids(struct store *s, const char *name, const json_t *meta,
-    json_t **ids, json_t **seen)
-{
-	const json_t *all = json_object_get(meta, "identifiers"), *v;
-	const char *serial = state_str(meta, "serial"), *id;
-	json_t *out = NULL, *fc = NULL;
-	json_int_t fails;
-	size_t i;
-
-	*ids = NULL;
-	if (seen != NULL)
-		*seen = NULL;
-	if ((out = json_array()) == NULL || (fc = json_object()) == NULL)
-		goto fail;
-	json_array_foreach(all, i, v) {
-		if ((id = json_string_value(v)) == NULL)
-			continue;
-		fails = json_integer_value(json_object_get(meta, "failCount"));
-		if (strcmp(id, name) != 0 && !renew_live(s, id, serial, &fails))
-			continue; /* removed, or renewed on its own */
-		if (json_array_size(out) == 0 && strcmp(id, name) != 0) {
-			json_decref(out);
-			json_decref(fc);
-			return 0; /* an earlier name emits the document */
-		}
-		if (json_array_append_new(out, json_string(id)) != 0 ||
-		    json_object_set_new(fc, id, json_integer(fails)) != 0)
-			goto fail;
-	}
-	if (json_array_size(out) == 0 && (json_array_append_new(out,
-	    json_string(name)) != 0 || json_object_set_new(fc, name,
-	    json_integer(json_integer_value(json_object_get(meta,
-	    "failCount")))) != 0))
-		goto fail;
-	*ids = out;
-	if (seen != NULL)
-		*seen = fc;
-	else
-		json_decref(fc);
-	return 1;
-fail:
-	json_decref(out);
-	json_decref(fc);
-	return -1;
-}
 
 static const char *
 renew_reason_name(enum renew_reason r)
@@ -439,4 +375,25 @@ renew_doc(const json_t *meta, const struct renew_info *ri,
 		return NULL;
 	}
 	return doc;
+}
+
+long long
+renew_due_hint(const json_t *meta, long long *ari_check)
+{
+	struct renew_policy p;
+	struct renew_info ri;
+	struct ari_info ai;
+	char why[128];
+
+	*ari_check = -1;
+	memset(&p, 0, sizeof(p));
+	p.now = (long long)time(NULL);
+	p.park_days = RENEW_PARK_DAYS;
+	if (renew_assess(meta, &p, &ri, why, sizeof(why)) != 0)
+		return 0;
+	if (ri.has_cert && ri.cert_id != NULL) {
+		ari_info_get(meta, &ai);
+		*ari_check = ai.current && ai.next_check > 0 ? ai.next_check : 0;
+	}
+	return ri.when > 0 ? ri.when : 0;
 }

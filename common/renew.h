@@ -21,7 +21,6 @@
 #include <jansson.h>
 
 #include "ari.h"
-#include "store.h"
 
 #define RENEW_DAY             86400LL
 /*
@@ -130,15 +129,16 @@ int renew_assess(const json_t *meta, const struct renew_policy *p,
     struct renew_info *ri, char *why, size_t whylen);
 
 /*
- * The identifiers to renew together with name, whose metadata is meta:
- * the certificate's names that are still managed with the same serial.
- * Returns 1 with *ids (new) when name is the first of them (so it emits
- * the document), 0 when another name does, -1 when out of memory. With
- * seen non-NULL, *seen (new, when 1 is returned) maps each of *ids to
- * the failCount its metadata had (absent: 0), for a claim (lease.h).
+ * The due hint of a name's metadata (borrowed), for a store that indexes
+ * what is due (store_backend.h): the earliest time at which cert-expiring
+ * with the default policy (lifetime rule, no --include-parked) could emit
+ * the name, assessed now (0: any time, or the metadata cannot be
+ * assessed). *ari_check: when it would ask about the certificate's
+ * renewal information (ari_wanted()), 0 any time (no current answer), -1
+ * never (no CertID). With --days the due point can come earlier, but not
+ * before notAfter minus the window, which the store indexes apart.
  */
-int renew_ids(struct store *s, const char *name, const json_t *meta,
-    json_t **ids, json_t **seen);
+long long renew_due_hint(const json_t *meta, long long *ari_check);
 
 /*
  * The state document for ri with identifiers ids (borrowed): version,

@@ -18,6 +18,7 @@
 #include "cert.h"
 #include "ident.h"
 #include "key.h"
+#include "renew.h"
 #include "state.h"
 #include "store_backend.h"
 
@@ -56,6 +57,22 @@ store_meta_named(json_t *m, const char *name, int strict, int e)
 		return NULL;
 	}
 	return m;
+}
+
+long long
+store_due_hint(const json_t *m, long long *ari_check)
+{
+	return renew_due_hint(m, ari_check);
+}
+
+int
+store_list_due(struct store *s, long long due, long long expire,
+    long long ari, int (*fn)(const char *name, json_t *meta, void *arg),
+    void *arg)
+{
+	if (s->ops->list_due == NULL)
+		return store_list(s, fn, arg);
+	return s->ops->list_due(s->b, due, expire, ari, fn, arg);
 }
 
 int

@@ -256,6 +256,19 @@ int store_list(struct store *s, int (*fn)(const char *name, json_t *meta,
     void *arg), void *arg);
 
 /*
+ * As store_list(), but where the backend indexes what is due (PostgreSQL),
+ * only the names that cert-expiring with its default policy may have
+ * something to do for at due (renew_due_hint() at or before it, or not
+ * known), those whose notAfter is at or before expire (0: none; for
+ * --days), and, unless ari is 0, those whose renewal information is to
+ * be asked at ari; every name elsewhere. The caller applies its own policy
+ * to each, as to store_list()'s.
+ */
+int store_list_due(struct store *s, long long due, long long expire,
+    long long ari, int (*fn)(const char *name, json_t *meta, void *arg),
+    void *arg);
+
+/*
  * Copies one name from another store into s: its metadata (borrowed, as
  * store_list() gave it) and its certificate (pem of len bytes with the
  * key from keyoff, as store_read() gave it; NULL when it has none), in

@@ -113,6 +113,17 @@ struct store_ops {
 	 */
 	const char *(*error)(void *b);
 
+	/*
+	 * Optional (NULL: store_list_due() lists everything). As
+	 * store_list(), but only the names whose store_due_hint() was at or
+	 * before due, or is not known, or whose notAfter is at or before
+	 * expire (0: none), or (ari not 0) whose renewal-info check was at
+	 * or before ari.
+	 */
+	int	 (*list_due)(void *b, long long due, long long expire,
+		    long long ari, int (*fn)(const char *name, json_t *meta,
+		    void *arg), void *arg);
+
 	/* Optional (NULL: cannot). As store_watch() in store.h. */
 	int	 (*watch)(void *b, int timeout_ms,
 		    int (*fn)(const char *name, void *arg), void *arg,
@@ -131,12 +142,13 @@ extern const struct store_ops store_pg_ops;
 json_t *store_meta_named(json_t *m, const char *name, int strict, int e);
 
 /*
- * What a backend's get() returns for metadata m (a new reference, NULL
- * when it could not be read or parsed, e then saying why): m with "name"
- * set to name, provided it is a JSON object; else {"name": name}, or when
- * strict NULL with errno e (EBADMSG when m is not an object). Takes m.
+ * The due hint of metadata m, for a backend that indexes what is due
+ * (store_pg.c): cert-expiring, with its default policy, has nothing to
+ * do for the name before this time (renew_due_hint()); 0 when it may
+ * have something at any time. *ari_check likewise for asking about the
+ * certificate's renewal information, -1 never.
  */
-json_t *store_meta_named(json_t *m, const char *name, int strict, int e);
+long long store_due_hint(const json_t *m, long long *ari_check);
 
 /*
  * The offset of the private key in a stored PEM text (chain then key):

