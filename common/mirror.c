@@ -260,21 +260,37 @@ mirror_name(struct store *from, struct store *to, const char *name,
 	return rc;
 }
 
-/* store_watch()'s callback: each name changed, at once. */
-struct mirror_follow_arg {
-	struct store		*from, *to;
-	struct mirror_count	*c;
-};
-
+/*
+ * store_watch()'s callback: the names changed, collected, so that a name
+ * changed several times (a claim, a put, a release) is copied once.
+ */
 static int
 mirror_changed(const char *name, void *arg)
 {
-	struct mirror_follow_arg *a = arg;
-	char why[512];
+	struct mirror_walk *w = arg;
 
-	if (mirror_name(a->from, a->to, name, a->c, why, sizeof(why)) != 0)
-		diag_warnx("%s", why);
+	if (mirror_push(&w->names, &w->n, &w->cap, name) != 0)
+		diag_warnx("%s: out of memory", name);
 	return 0;
+}
+
+/* Copies each name collected once, then forgets them. */
+static void
+mirror_apply(struct mirror_walk *w)
+{
+	char why[512];
+	size_t i;
+
+	qsort(w->names, w->n, sizeof(*w->names), mirror_cmp);
+	for (i = 0; i < w->n; i++) {
+		if (i > 0 && strcmp(w->names[i], w->names[i - 1]) == 0)
+			continue;
+		if (mirror_name(w->from, w->to, w->names[i], w->c, why,
+		    sizeof(why)) != 0)
+			diag_warnx("%s", why);
+	}
+	while (w->n > 0)
+		free(w->names[--w->n]);
 }
 
 void
@@ -282,8 +298,14 @@ mirror_follow(struct store *from, struct store *to, int force,
     int interval, char *why, size_t whylen)
 {
 	struct mirror_count c;
-	struct mirror_follow_arg a = { from, to, &c };
+	struct mirror_walk w;
 	int rc, backoff = 0, need_pass = 1;
+
+	memset(&w, 0, sizeof(w));
+	w.from = from;
+	w.to = to;
+	w.mirror = 1;
+	w.c = &c;
 
 	for (;;) {
 		memset(&c, 0, sizeof(c));
@@ -306,7 +328,9 @@ mirror_follow(struct store *from, struct store *to, int force,
 				continue;
 			}
 		}
-		rc = store_watch(from, 1000, mirror_changed, &a, why, whylen);
+		rc = store_watch(from, 1000, mirror_changed, &w, why, whylen);
+		if (rc > 0)
+			mirror_apply(&w);
 		if (rc == -2) {
 			(void)sleep((unsigned)interval);
 			need_pass = 1;
