@@ -64,7 +64,7 @@ check: all
 # The 1,000-name renewal test (tests/55-scale.bats); `make check` runs its
 # 40-name variant only.
 check-scale: all
-	ACMEPIPE_SCALE=1 tests/run tests/55-scale.bats
+	ACMEPIPE_SCALE=1 tests/run tests/55-scale.bats tests/57-fleet.bats
 
 # The README's main command: issue certificates from a local Pebble and
 # see nginx serve them (tests/demo; the store goes to demo/).
