@@ -61,10 +61,12 @@ conf-table: build/conf-table
 check: all
 	tests/run
 
-# The 1,000-name renewal test (tests/55-scale.bats); `make check` runs its
-# 40-name variant only.
+# The 1,000-name tests: renewal (tests/55-scale.bats), a fleet of 3 workers
+# and 3 front ends on one database (tests/57-fleet.bats), 3 workers while
+# PostgreSQL restarts (tests/46-pg.bats); `make check` runs their smaller
+# variants only.
 check-scale: all
-	ACMEPIPE_SCALE=1 tests/run tests/55-scale.bats tests/57-fleet.bats
+	ACMEPIPE_SCALE=1 tests/run tests/46-pg.bats tests/55-scale.bats tests/57-fleet.bats
 
 # The README's main command: issue certificates from a local Pebble and
 # see nginx serve them (tests/demo; the store goes to demo/).

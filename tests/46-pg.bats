@@ -8,6 +8,9 @@
 # mirror feeding nginx. A real PostgreSQL 15 (tests/helpers/pg.bash), a new
 # database per test; certificates from a throwaway openssl CA.
 
+# Read before helpers/common drops every ACMEPIPE_* variable of the caller.
+export SCALE_FULL=${SCALE_FULL:-${ACMEPIPE_SCALE:-0}}
+
 load helpers/common
 load helpers/pg
 
@@ -225,8 +228,11 @@ leaves() {
 }
 
 @test "pg: 3 workers while PostgreSQL restarts: after one rerun of the failed documents, every name is stored" {
+	# 150 names; 1,000 with ACMEPIPE_SCALE=1 (make check-scale).
+	n=150
+	((SCALE_FULL == 1)) && n=1000
 	certstore -s "$U" init
-	leaves 150 w
+	leaves "$n" w
 	split -n r/3 -d -a 1 "$T/w.jsonl" "$T/part."
 	pids=()
 	for i in 0 1 2; do
@@ -237,22 +243,22 @@ leaves() {
 		done <"$T/part.$i" | certstore-put -s "$U" >"$T/out.$i" 2>"$T/err.$i" &
 		pids+=("$!")
 	done
-	sleep 1
+	sleep $((n / 150))
 	pg_restart >/dev/null
 	for i in 0 1 2; do
 		wait "${pids[i]}" || true # 1: some failed
 	done
 	cat "$T"/out.? >"$T/out"
-	assert_equal "$(wc -l <"$T/out")" 150 "documents out"
+	assert_equal "$(wc -l <"$T/out")" "$n" "documents out"
 	jq -e -s 'all(.stored or .error.type == "urn:acmepipe:error:store")' "$T/out" >/dev/null ||
 		fail "other outcomes: $(jq -c 'select(.stored | not) | .error' "$T/out" | sort | uniq -c)"
 	# The restart cut some documents off (else this test proves nothing).
 	nfail=$(jq -c 'select(.error)' "$T/out" | wc -l)
 	((nfail > 0)) || fail "no document was in flight during the restart"
-	echo "# $nfail of 150 failed during the restart" >&3
+	echo "# $nfail of $n failed during the restart" >&3
 	jq -c 'select(.error) | del(.error)' "$T/out" | certstore-put -s "$U" >"$T/rerun" ||
 		fail "the rerun failed: $(jq -c .error "$T/rerun" | sort | uniq -c)"
-	assert_equal "$(store_names "$U" | wc -l)" 150 "names stored"
+	assert_equal "$(store_names "$U" | wc -l)" "$n" "names stored"
 	assert_no_private_key "$T/out"
 }
 
