@@ -80,7 +80,7 @@ store_names() {
 	certstore -s "$1" list | jq -r .name | sort
 }
 
-STORE_MIRROR_PID= STORE_FRONTEND=
+STORE_MIRROR_PID='' STORE_FRONTEND=''
 store_frontend() {
 	STORE_FRONTEND=$1
 	if [[ ${ACMEPIPE_TEST_BACKEND:-files} == files ]]; then
