@@ -310,6 +310,19 @@ mirror_follow(struct store *from, struct store *to, int force,
 	for (;;) {
 		memset(&c, 0, sizeof(c));
 		if (need_pass) {
+			/*
+			 * Listen first: a change committed during the pass is
+			 * then not lost, but queued and applied after it.
+			 */
+			rc = store_watch(from, 0, mirror_changed, &w, why,
+			    whylen);
+			if (rc == -1) {
+				diag_warnx("%s", why);
+				backoff = backoff == 0 ? 1 : backoff * 2 > 60 ?
+				    60 : backoff * 2;
+				(void)sleep((unsigned)backoff);
+				continue;
+			}
 			rc = mirror_pass(from, to, force, &c, why, whylen);
 			if (rc == 0) {
 				diag_verbose(1, "pass: %lu copied, %lu removed, "
@@ -329,7 +342,7 @@ mirror_follow(struct store *from, struct store *to, int force,
 			}
 		}
 		rc = store_watch(from, 1000, mirror_changed, &w, why, whylen);
-		if (rc > 0)
+		if (w.n > 0)
 			mirror_apply(&w);
 		if (rc == -2) {
 			(void)sleep((unsigned)interval);
