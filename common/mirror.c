@@ -165,7 +165,7 @@ mirror_gone(const char *name, json_t *meta, void *arg)
 
 	(void)meta;
 	w->nto++;
-	if (bsearch(&key, w->names, w->n, sizeof(*w->names),
+	if (w->n > 0 && bsearch(&key, w->names, w->n, sizeof(*w->names),
 	    mirror_cmp) != NULL)
 		return 0;
 	return mirror_push(&w->gone, &w->ngone, &w->capgone, name) == 0 ? 0 :
@@ -189,7 +189,8 @@ mirror_pass(struct store *from, struct store *to, int force,
 		mirror_list_why(from, "source", why, whylen);
 		goto out;
 	}
-	qsort(w.names, w.n, sizeof(*w.names), mirror_cmp);
+	if (w.n > 0) /* qsort() and bsearch() want an array */
+		qsort(w.names, w.n, sizeof(*w.names), mirror_cmp);
 	if (store_list(to, mirror_gone, &w) != 0) {
 		mirror_list_why(to, "mirror", why, whylen);
 		goto out;
