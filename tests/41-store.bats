@@ -35,36 +35,6 @@ teardown() {
 	harness_teardown
 }
 
-# leaf P NAME...: key $T/P.key and chain $T/P.pem for the names.
-leaf() { test_cert "$T" "$1" 30 "${@:2}"; }
-
-# doc P NAME...: a document as acme-finalize leaves it, for P's chain. The
-# key file is copied, since certstore-put deletes it once stored.
-doc() {
-	local p=$1
-	shift
-	cp "$T/$p.key" "$T/$p.pending.key"
-	jq -cn --rawfile pem "$T/$p.pem" --arg k "$T/$p.pending.key" \
-		'{version: 1, identifiers: $ARGS.positional,
-		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \
-		--args "$@"
-}
-
-# failed NAME DETAIL: a document that failed at acme-challenge.
-failed() {
-	jq -cn --arg n "$1" --arg d "$2" '{version: 1, identifiers: [$n],
-	    error: {step: "acme-challenge", type: "urn:ietf:params:acme:error:connection",
-	    detail: $d, identifier: $n, time: (now | todate)}}'
-}
-
-# leaf_serial P: P's leaf serial as the metadata has it.
-leaf_serial() {
-	local s
-	s=$(openssl x509 -in "$T/$1.pem" -noout -serial)
-	s=${s#serial=}
-	echo "${s,,}"
-}
-
 @test "store: put, then read back: metadata, chain and key, list" {
 	leaf a example.com www.example.com
 	run_split -0 certstore-put -s "$S" < <(doc a example.com www.example.com)

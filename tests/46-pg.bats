@@ -36,37 +36,6 @@ teardown() {
 	harness_teardown
 }
 
-# leaf P NAME...: key $T/P.key and chain $T/P.pem for the names.
-leaf() { test_cert "$T" "$1" 30 "${@:2}"; }
-
-# doc P NAME...: a document as acme-finalize leaves it, for P's chain; the
-# key is copied to $T/P.pending.key, which certstore-put deletes once
-# stored.
-doc() {
-	local p=$1
-	shift
-	cp "$T/$p.key" "$T/$p.pending.key"
-	jq -cn --rawfile pem "$T/$p.pem" --arg k "$T/$p.pending.key" \
-		'{version: 1, identifiers: $ARGS.positional,
-		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \
-		--args "$@"
-}
-
-# failed NAME DETAIL: a document that failed at acme-challenge.
-failed() {
-	jq -cn --arg n "$1" --arg d "$2" '{version: 1, identifiers: [$n],
-	    error: {step: "acme-challenge", type: "urn:ietf:params:acme:error:dns",
-	    detail: $d, identifier: $n, time: (now | todate)}}'
-}
-
-# leaf_serial P: P's leaf serial as the metadata has it.
-leaf_serial() {
-	local s
-	s=$(openssl x509 -in "$T/$1.pem" -noout -serial)
-	s=${s#serial=}
-	echo "${s,,}"
-}
-
 # within SECONDS CMD...: retries CMD every 0.1 s; fails after SECONDS.
 within() {
 	local end=$((SECONDS + $1))
@@ -449,4 +418,28 @@ mkshared() {
 		fail "stderr: $stderr"
 	assert_equal "${#stderr_lines[@]}" 1 "lines on stderr"
 	pg_psql "$U" "ALTER SYSTEM RESET ssl" "SELECT pg_reload_conf()" >/dev/null
+}
+
+@test "copy and mirror: bad arguments, a source out of reach, a target without schema or unwritable: exit 2, one line, nothing written" {
+	closed=$(free_ports 1)
+	gone=postgresql://acmepipe:s3cretpw@127.0.0.1:$closed/x
+	run_split -2 certstore copy "$T/files"
+	assert_contains "$stderr" "certstore: copy: needs a store to copy from and one to copy to"
+	run_split -2 certstore copy "$gone" "$T/to"
+	assert_stderr "certstore: store 127.0.0.1:$closed/x: connection to server at \"127.0.0.1\", port $closed failed: Connection refused"
+	[[ ! -e $T/to ]] || fail "copy made its target with the source out of reach"
+	certstore -s "$T/files" add a.example
+	run_split -2 certstore copy "$T/files" "$U" # no certstore init
+	assert_stderr "certstore: store 127.0.0.1:$PG_PORT/${U##*/}: no acmepipe schema (certstore init makes it)"
+	run_split -2 certstore mirror --interval 0 --from "$U" --to "$T/m"
+	assert_stderr "certstore: --interval 0: not a number of seconds from 1 to 86400"
+	run_split -2 certstore mirror --from "$gone" --to "$T/m"
+	assert_line_count 0
+	[[ $stderr == *"Connection refused" && $stderr != *s3cretpw* ]] || fail "stderr: $stderr"
+	[[ ! -e $T/m ]] || fail "mirror made its target with the source out of reach"
+	certstore -s "$U" init
+	: >"$T/file"
+	run_split -2 certstore mirror --from "$U" --to "$T/file"
+	assert_contains "$stderr" "certstore: "
+	assert_equal "${#stderr_lines[@]}" 1 "lines on stderr"
 }

@@ -22,8 +22,6 @@ setup() {
 	test_ca "$T" 400
 }
 
-# leaf P NAME...: key $T/P.key and chain $T/P.pem for the names.
-leaf() { test_cert "$T" "$1" 30 "${@:2}"; }
 
 # issued P < DOC: DOC (one line, from cert-expiring) as acme-finalize
 # leaves it with P's chain and a copy of P's key, so a rerun finds the key
@@ -52,8 +50,6 @@ line() { jq -c --arg n "$2" 'select(.identifiers | index($n))' "$1"; }
 # secs TIME: RFC 3339 as seconds since the epoch.
 secs() { date -u -d "$1" +%s; }
 
-# leaf_serial P: P's leaf serial as the metadata has it.
-leaf_serial() { openssl x509 -in "$T/$1.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'; }
 
 @test "lease: 3 runs at once over 300 due names: each name emitted once, by one run, with its lease" {
 	for round in 1 2 3; do

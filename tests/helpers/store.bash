@@ -32,6 +32,10 @@
 #                        (its PID in STORE_MIRROR_PID) after its first
 #                        pass
 # store_frontend_stop    stops that mirror
+#
+# And the material the store tests feed it, in the test's directory $T
+# (test_ca "$T" first): leaf P NAME..., doc P NAME..., failed NAME DETAIL,
+# leaf_serial P, each described below.
 
 if [[ -z ${ACMEPIPE_TEST_BACKEND:-} ]]; then
 	ACMEPIPE_TEST_BACKEND=files
@@ -78,6 +82,37 @@ store_serial() {
 
 store_names() {
 	certstore -s "$1" list | jq -r .name | sort
+}
+
+# leaf P NAME...: key $T/P.key and chain $T/P.pem for the names.
+leaf() { test_cert "$T" "$1" 30 "${@:2}"; }
+
+# doc P NAME...: a document as acme-finalize leaves it, for P's chain. The
+# key file is copied, since certstore-put deletes it once stored.
+doc() {
+	local p=$1
+	shift
+	cp "$T/$p.key" "$T/$p.pending.key"
+	jq -cn --rawfile pem "$T/$p.pem" --arg k "$T/$p.pending.key" \
+		'{version: 1, identifiers: $ARGS.positional,
+		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \
+		--args "$@"
+}
+
+# failed NAME DETAIL: a document that failed at acme-challenge (a
+# connection error: transient, counted).
+failed() {
+	jq -cn --arg n "$1" --arg d "$2" '{version: 1, identifiers: [$n],
+	    error: {step: "acme-challenge", type: "urn:ietf:params:acme:error:connection",
+	    detail: $d, identifier: $n, time: (now | todate)}}'
+}
+
+# leaf_serial P: P's leaf serial as the metadata has it.
+leaf_serial() {
+	local s
+	s=$(openssl x509 -in "$T/$1.pem" -noout -serial)
+	s=${s#serial=}
+	echo "${s,,}"
 }
 
 STORE_MIRROR_PID='' STORE_FRONTEND=''
