@@ -35,7 +35,7 @@
 #
 # And the material the store tests feed it, in the test's directory $T
 # (test_ca "$T" first): leaf P NAME..., doc P NAME..., failed NAME DETAIL,
-# leaf_serial P, each described below.
+# leaf_serial P, pem_whole FILE, each described below.
 
 if [[ -z ${ACMEPIPE_TEST_BACKEND:-} ]]; then
 	ACMEPIPE_TEST_BACKEND=files
@@ -113,6 +113,17 @@ leaf_serial() {
 	s=$(openssl x509 -in "$T/$1.pem" -noout -serial)
 	s=${s#serial=}
 	echo "${s,,}"
+}
+
+# pem_whole FILE: one read of FILE (certs/NAME.pem of a file store) finds
+# a chain and the private key of its leaf.
+pem_whole() {
+	local pem cert key
+	pem=$(cat "$1") || return 1
+	cert=$(openssl x509 -pubkey -noout <<<"$pem" 2>/dev/null) || return 1
+	key=$(sed -n '/^-----BEGIN [A-Z ]*PRIVATE KEY-----$/,/^-----END [A-Z ]*PRIVATE KEY-----$/p' <<<"$pem" |
+		openssl pkey -pubout 2>/dev/null) || return 1
+	[[ -n $cert && $cert == "$key" ]]
 }
 
 STORE_MIRROR_PID='' STORE_FRONTEND=''
