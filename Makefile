@@ -2,6 +2,8 @@
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
+# nginx's Lua module finds acmepipe.serve here (scripts/nginx-acmepipe-lua.conf).
+LUADIR   ?= $(PREFIX)/share/acmepipe/lua
 DESTDIR  ?=
 PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq
 CC       ?= cc
@@ -24,7 +26,8 @@ LIBSRC   = $(wildcard common/*.c)
 LIBOBJ   = $(patsubst common/%.c,build/common/%.o,$(LIBSRC))
 UNITSRC  = $(wildcard tests/unit/*.c)
 UNITBINS = $(patsubst tests/unit/%.c,build/unit/%,$(UNITSRC))
-SCRIPTS  = $(filter-out %.md %.conf %.service %.timer %.cron,$(wildcard scripts/*))
+SCRIPTS  = $(filter-out %.md %.conf %.service %.timer %.cron scripts/lua,$(wildcard scripts/*))
+LUA      = $(wildcard scripts/lua/acmepipe/*.lua)
 MANPAGES = $(wildcard man/*.[1-9])
 
 all: $(BINS) $(UNITBINS) build/conf-table
@@ -88,10 +91,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(LUADIR)/acmepipe
+	install -m 0644 $(LUA) $(DESTDIR)$(LUADIR)/acmepipe
 
 uninstall:
 	for b in $(CMDS) $(notdir $(SCRIPTS)); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
+	for l in $(notdir $(LUA)); do rm -f $(DESTDIR)$(LUADIR)/acmepipe/$$l; done
 
 clean:
 	rm -rf bin build

@@ -13,6 +13,10 @@ load helpers/common
 	[ -f "$d/opt/ap/share/man/man1/acme-order.1" ]
 	[ -f "$d/opt/ap/share/man/man5/acmepipe-state.5" ]
 	[ -f "$d/opt/ap/share/man/man7/acmepipe.7" ]
+	# Where scripts/nginx-acmepipe-lua.conf's lua_package_path points,
+	# under PREFIX.
+	cmp "$REPO_ROOT/scripts/lua/acmepipe/serve.lua" "$d/opt/ap/share/acmepipe/lua/acmepipe/serve.lua"
+	grep -q 'lua_package_path "/usr/share/acmepipe/lua/?.lua;;";' "$REPO_ROOT/scripts/nginx-acmepipe-lua.conf"
 	# The installed script finds the installed commands beside it.
 	run_split -1 env PATH=/usr/bin:/bin "$d/opt/ap/bin/acme-issue" -d https://127.0.0.1:1/dir \
 		-k "$BATS_TEST_TMPDIR/k" -s "$BATS_TEST_TMPDIR/s" -w "$BATS_TEST_TMPDIR" x.example.com

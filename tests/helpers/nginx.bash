@@ -24,9 +24,14 @@
 #
 # The servers are those of scripts/nginx-acmepipe.conf, the configuration
 # users are given (_nginx_site), inside the frame tests/helpers/nginx.conf.in.
+# With NGINX_SITE=nginx-acmepipe-lua.conf (a file in scripts/, or a path;
+# a name ending in -lua.conf) they are those of that file, with
+# Debian's Lua module loaded and acmepipe's Lua module taken from
+# scripts/lua; NGINX_LUA_SET="fresh=1 cache_size=3" then changes the values
+# of its init options (each must be there).
 
 nginx_start() {
-	local dir=$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE} webroot store conf site user='' rc=0
+	local dir=$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE} webroot store conf site user='' modules='' rc=0
 	local -a ports
 	if (($# != 2)); then
 		echo "usage: nginx_start WEBROOT STOREDIR" >&2
@@ -49,9 +54,14 @@ nginx_start() {
 		user='user root;'
 	fi
 	site=$(_nginx_site "$webroot" "$store") || return 1
+	if [[ ${NGINX_SITE:-nginx-acmepipe.conf} == *-lua.conf ]]; then
+		modules="load_module /usr/share/nginx/modules/ndk_http_module.so;
+load_module /usr/share/nginx/modules/ngx_http_lua_module.so;"
+	fi
 	conf=$(<"$HARNESS_DIR/nginx.conf.in")
 	# Quoted replacements: bash 5.2 would expand & in them otherwise.
 	conf=${conf//@USER@/"$user"}
+	conf=${conf//@MODULES@/"$modules"}
 	conf=${conf//@DIR@/"$dir"}
 	conf=${conf//@SITE@/"$site"}
 	printf '%s\n' "$conf" >"$dir/nginx.conf"
@@ -74,7 +84,9 @@ nginx_start() {
 # when a directive names another system path or keeps a port, so a change
 # to the user's file cannot make the tests bind port 80 or write /var/log.
 _nginx_site() {
-	local webroot=$1 store=$2 site left
+	local webroot=$1 store=$2 site left file=${NGINX_SITE:-nginx-acmepipe.conf} kv
+	local lua=$REPO_ROOT/scripts/lua
+	[[ $file == /* ]] || file=$REPO_ROOT/scripts/$file
 	local bad='[[:space:];"'\''{}$\\&|#]'
 	if [[ $webroot =~ $bad || $store =~ $bad ]]; then
 		echo "nginx_start: a path unfit for nginx.conf: $webroot, $store" >&2
@@ -84,14 +96,20 @@ _nginx_site() {
 		-e '/^[[:space:]]*listen[[:space:]]+\[::\]/d' \
 		-e "s/^([[:space:]]*listen[[:space:]]+)80([[:space:];])/\\1127.0.0.1:$HTTP01_PORT\\2/" \
 		-e "s/^([[:space:]]*listen[[:space:]]+)443([[:space:];])/\\1127.0.0.1:$NGINX_TLS_PORT\\2/" \
-		"$REPO_ROOT/scripts/nginx-acmepipe.conf") || return 1
-	left=$(sed -e 's/#.*//' -e 's,/var/lib/acmepipe/store/,,g' \
-		-e 's,/var/www/html[;/],,g' <<<"$site" |
+		"$file") || return 1
+	for kv in ${NGINX_LUA_SET:-}; do
+		grep -Eq "^[[:space:]]+${kv%%=*} = " <<<"$site" ||
+			{ echo "nginx_start: $file has no option ${kv%%=*}" >&2 && return 1; }
+		site=$(sed -E "s/^([[:space:]]+${kv%%=*} = )[^,]*,/\\1${kv#*=},/" <<<"$site") || return 1
+	done
+	left=$(sed -e 's/#.*//' -e 's/--.*//' -e 's,/var/lib/acmepipe/store[/"],,g' \
+		-e 's,/var/www/html[;/],,g' -e 's,"/usr/share/acmepipe/lua/?.lua;;",,' <<<"$site" |
 		grep -E '/(var|etc|run|usr)/|listen[[:space:]]+[^1[:space:]]') || true
 	site=${site//\/var\/lib\/acmepipe\/store/"$store"}
 	site=${site//\/var\/www\/html/"$webroot"}
+	site=${site//\/usr\/share\/acmepipe\/lua/"$lua"}
 	if [[ -n $left ]]; then
-		printf 'nginx_start: scripts/nginx-acmepipe.conf: left as it was: %s\n' "$left" >&2
+		printf 'nginx_start: %s: left as it was: %s\n' "$file" "$left" >&2
 		return 1
 	fi
 	printf '%s\n' "$site"
