@@ -5,7 +5,7 @@ MANDIR   ?= $(PREFIX)/share/man
 # nginx's Lua module finds acmepipe.serve here (scripts/nginx-acmepipe-lua.conf).
 LUADIR   ?= $(PREFIX)/share/acmepipe/lua
 DESTDIR  ?=
-PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq
+PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq ldns
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WFLAGS    = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \

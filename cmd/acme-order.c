@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "order.h"
+#include "preflight.h"
 #include "state.h"
 #include "stream.h"
 
@@ -19,12 +20,14 @@
 struct ctx {
 	struct client	 c;
 	const char	*profile; /* certificate profile, or NULL */
+	struct preflight pf;      /* --points-to, --caa-identity */
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s %s\n\t[-p profile]\n", diag_prog, CLIENT_USAGE);
+	fprintf(f, "usage: %s %s\n\t[-N addr[:port]] [-O list] [-p profile]"
+	    " [-Y domain]\n", diag_prog, CLIENT_USAGE);
 }
 
 /* An order is worth refreshing while the CA may still complete it. */
@@ -45,7 +48,9 @@ step(json_t *doc, void *arg)
 	json_t *problem = NULL;
 	int rc = -1;
 
+	/* A name that has left costs the CA nothing: checked first. */
 	if (state_check(doc, STEP) != 0 ||
+	    preflight_check(&x->pf, doc, STEP) != 0 ||
 	    (a = client_acme(c, doc, STEP)) == NULL)
 		return -1;
 	/* Rerun: refresh a live order; a forgotten one (404) is replaced. */
@@ -76,15 +81,19 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = { CLIENT_LONGOPTS,
 	    { "profile", required_argument, NULL, 'p' },
+	    { "points-to", required_argument, NULL, 'O' },
+	    { "caa-identity", required_argument, NULL, 'Y' },
+	    { "resolver", required_argument, NULL, 'N' },
 	    { NULL, 0, NULL, 0 } };
 	struct ctx x;
 	struct client *c = &x.c;
+	const char *points = NULL, *caa = NULL, *resolver = NULL;
 	char why[512];
 	int ch, status;
 
 	memset(&x, 0, sizeof(x));
 	diag_init(argv);
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "p:", longopts,
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "p:O:Y:N:", longopts,
 	    NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -92,6 +101,12 @@ main(int argc, char *argv[])
 		}
 		if (ch == 'p')
 			x.profile = optarg;
+		else if (ch == 'O')
+			points = optarg;
+		else if (ch == 'Y')
+			caa = optarg;
+		else if (ch == 'N')
+			resolver = optarg;
 		else if (!client_option(c, ch, optarg)) {
 			usage(stderr);
 			return 2;
@@ -103,11 +118,16 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	x.profile = conf_value(CONF_V_PROFILE, x.profile);
-	if (client_setup(c, why, sizeof(why)) != 0) {
+	if (preflight_setup(&x.pf, conf_value(CONF_V_POINTS_TO, points),
+	    conf_value(CONF_V_CAA_IDENTITY, caa), conf_value(CONF_V_RESOLVER,
+	    resolver), 0, why, sizeof(why)) != 0 ||
+	    client_setup(c, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
+		preflight_free(&x.pf);
 		return 2;
 	}
 	status = stream_run(stdin, "<stdin>", stdout, step, &x);
 	client_close(c);
+	preflight_free(&x.pf);
 	return status;
 }

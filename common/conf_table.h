@@ -37,6 +37,8 @@
 	    "set (not 0, no, false): agree to the CA's terms of service") \
 	X(CA_BUNDLE, "ACMEPIPE_CA_BUNDLE", "ca-bundle", 'C', NULL, \
 	    "PEM certificates to verify the CA's TLS certificate with") \
+	X(CAA_IDENTITY, "ACMEPIPE_CAA_IDENTITY", "caa-identity", 'Y', NULL, \
+	    "the CA's CAA issuer domain: check CAA before any order") \
 	X(CHALLENGE_TYPE, "ACMEPIPE_CHALLENGE_TYPE", "type", 't', "http-01", \
 	    "the challenge type: http-01, dns-01 or tls-alpn-01") \
 	X(CONTACT, "ACMEPIPE_CONTACT", "contact", 'c', NULL, \
@@ -62,6 +64,8 @@
 	    "seconds a name cert-expiring emits stays claimed; 0: no leases") \
 	X(MODE, "ACMEPIPE_MODE", "mode", 'm', NULL, \
 	    "the mode of the stored files") \
+	X(POINTS_TO, "ACMEPIPE_POINTS_TO", "points-to", 'O', NULL, \
+	    "addresses, networks, CNAME hosts names must resolve to") \
 	X(PREFERRED_CHAIN, "ACMEPIPE_PREFERRED_CHAIN", "preferred-chain", \
 	    'P', NULL, "the issuer of the alternate chain to prefer") \
 	X(PROFILE, "ACMEPIPE_PROFILE", "profile", 'p', NULL, \
@@ -70,6 +74,8 @@
 	    "acme-renew's own: the flags its acme-issue runs get") \
 	X(RENEW_OUT, "ACMEPIPE_RENEW_OUT", NULL, 0, NULL, \
 	    "acme-renew's own: the directory of its batches' results") \
+	X(RESOLVER, "ACMEPIPE_RESOLVER", "resolver", 'N', NULL, \
+	    "the name server pre-flight checks ask, ADDR[:PORT]; else the system's") \
 	X(STAGING, "ACMEPIPE_STAGING", "staging", 'S', NULL, \
 	    "set (not 0, no, false): Let's Encrypt staging, unless -d") \
 	X(STORE, "ACMEPIPE_STORE", "store", 's', NULL, \

@@ -22,6 +22,11 @@
 #define STATE_ERR_CERT       "urn:acmepipe:error:certificate" /* refused cert */
 #define STATE_ERR_STORE      "urn:acmepipe:error:store"      /* store unreachable */
 #define STATE_ERR_LEASE      "urn:acmepipe:error:lease"      /* lease lost */
+/* Pre-flight (preflight.h): found before the CA was asked, cost it nothing. */
+#define STATE_ERR_NOT_POINTED "urn:acmepipe:error:notPointed" /* DNS elsewhere */
+#define STATE_ERR_CAA        "urn:acmepipe:error:caa"        /* CAA forbids */
+#define STATE_ERR_RESOLVER   "urn:acmepipe:error:resolver"   /* no DNS answer */
+#define STATE_ERR_SELF_CHECK "urn:acmepipe:error:selfCheck"  /* wrong http-01 */
 
 /* 1 when doc carries an "error" object. */
 int state_failed(const json_t *doc);

@@ -10,6 +10,10 @@ setup_file() {
 	mkdir -p "$WEBROOT"
 	nginx_start "$WEBROOT" "$STORE"
 	export ACMEPIPE_ACCOUNT_KEY=$TEST_TMP/account.key
+	# The pre-flight examples: challtestsrv answers DNS, and the
+	# customer's name is a CNAME to the platform's edge name.
+	export ACMEPIPE_RESOLVER=127.0.0.1:$CHALLTESTSRV_DNS_PORT
+	challtest_set_cname shop.example.com edge.example.net
 	# A dns-01 hook for the examples that use ./dns-hook: challtestsrv
 	# publishes the TXT record.
 	cat >"$TEST_TMP/dns-hook" <<-HOOK

@@ -12,6 +12,12 @@
 # challtest_add_a NAME IP...    answer A queries for NAME with IP...
 # challtest_clear_a NAME        back to the default answer (127.0.0.1)
 # challtest_resolve_a NAME      print the A records challtestsrv answers
+# challtest_set_cname NAME TARGET  answer NAME with a CNAME to TARGET
+#                               (challtestsrv follows one level itself)
+# challtest_servfail NAME       answer every query for NAME with SERVFAIL
+# challtest_add_caa NAME TAG VALUE  a CAA record (flags 0) for NAME
+# challtest_add_aaaa NAME IP...  answer AAAA queries for NAME with IP...
+# challtest_default_ipv4 IP     the default A answer; '' for none
 #
 # PEBBLE_EAB_KEYS, when set to a JSON object {"kid": "base64url HMAC key"},
 # makes Pebble require external account binding with those keys.
@@ -104,16 +110,39 @@ pebble_root() {
 
 # challtest_add_a NAME IP...: challtestsrv answers A queries for NAME with
 # the IPs, e.g. 127.0.0.2 where nothing listens so http-01 fails.
-challtest_add_a() {
-	local name=${1%.}.
-	shift
+challtest_add_a() { _challtest_addresses /add-a "$@"; }
+challtest_add_aaaa() { _challtest_addresses /add-aaaa "$@"; }
+
+# _challtest_addresses PATH NAME IP...: NAME's addresses, through PATH.
+_challtest_addresses() {
+	local path=$1 name=${2%.}.
+	shift 2
 	jq -nc --arg host "$name" '{host: $host, addresses: $ARGS.positional}' \
-		--args "$@" | _challtest_post /add-a
+		--args "$@" | _challtest_post "$path"
 }
 
 # challtest_clear_a NAME: forget NAME's A records (default answer again).
 challtest_clear_a() {
 	jq -nc --arg host "${1%.}." '{host: $host}' | _challtest_post /clear-a
+}
+
+challtest_set_cname() {
+	jq -nc --arg host "${1%.}." --arg target "${2%.}." \
+		'{host: $host, target: $target}' | _challtest_post /set-cname
+}
+
+challtest_default_ipv4() {
+	jq -nc --arg ip "$1" '{ip: $ip}' | _challtest_post /set-default-ipv4
+}
+
+challtest_servfail() {
+	jq -nc --arg host "${1%.}." '{host: $host}' | _challtest_post /set-servfail
+}
+
+challtest_add_caa() {
+	jq -nc --arg host "${1%.}." --arg tag "$2" --arg value "$3" \
+		'{host: $host, policies: [{tag: $tag, value: $value}]}' |
+		_challtest_post /add-caa
 }
 
 # challtest_resolve_a NAME: prints, one a line, the IPv4 addresses
