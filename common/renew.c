@@ -62,15 +62,36 @@ renew_due(long long nb, long long na, long long window, const char *key)
 	    spread);
 }
 
+/* b plus 0 to 10% of it, fixed by key and count. */
+static long long
+renew_jitter(const char *key, long long count, long long b)
+{
+	return b + hash_spread(hash_name(key) ^
+	    hash_mix((uint64_t)count ^ RENEW_SALT_JITTER), b / 10);
+}
+
 long long
 renew_backoff(const char *key, long long count)
 {
 	static const long long steps[] = { 60, 600, 6000, RENEW_DAY };
-	long long b;
 
-	b = steps[count < 1 ? 0 : count > 4 ? 3 : count - 1];
-	return b + hash_spread(hash_name(key) ^
-	    hash_mix((uint64_t)count ^ RENEW_SALT_JITTER), b / 10);
+	return renew_jitter(key, count, steps[count < 1 ? 0 : count > 4 ? 3 :
+	    count - 1]);
+}
+
+/* 1 when the error is one of acmepipe's pre-flight failures. */
+static int
+renew_is_preflight(const json_t *error)
+{
+	static const char *const types[] = { STATE_ERR_NOT_POINTED,
+	    STATE_ERR_CAA, STATE_ERR_RESOLVER, STATE_ERR_SELF_CHECK };
+	const char *t = state_str(error, "type");
+	size_t i;
+
+	for (i = 0; t != NULL && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(t, types[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* The ACME problem type without its prefix, or NULL for other types. */
@@ -142,7 +163,8 @@ renew_classify_at(const json_t *error, char *url, size_t urllen, int depth)
 	if (detail == NULL)
 		detail = "";
 	if (a == NULL)
-		return RENEW_TRANSIENT;
+		return renew_is_preflight(error) ? RENEW_PREFLIGHT :
+		    RENEW_TRANSIENT;
 	if ((strcmp(a, "rateLimited") == 0 || strcmp(a, "unauthorized") == 0) &&
 	    (renew_icontains(detail, "pause") ||
 	    renew_icontains(detail, "temporarily prevented from requesting"))) {
@@ -239,7 +261,9 @@ renew_failures(const json_t *meta, const struct renew_policy *p,
 
 	renew_fail_times(meta, ri);
 	ri->class = renew_classify(err, ri->unpause, sizeof(ri->unpause));
-	ri->next = ri->last_failure + renew_backoff(ri->key, ri->fail_count);
+	ri->next = ri->last_failure + (ri->class == RENEW_PREFLIGHT ?
+	    renew_jitter(ri->key, ri->fail_count, RENEW_PREFLIGHT_WAIT) :
+	    renew_backoff(ri->key, ri->fail_count));
 	if (state_time_parse(state_str(err, "retryAfter"), &ra) == 0 &&
 	    ra > ri->next)
 		ri->next = ra;

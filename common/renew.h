@@ -35,6 +35,12 @@
 #define RENEW_PARK_PERMANENT  7
 /* The CA's failed validations per hostname per account per hour. */
 #define RENEW_FAILS_PER_HOUR  5
+/*
+ * The wait after a pre-flight failure (RENEW_PREFLIGHT), whatever the
+ * count, plus 0 to 10% jitter: DNS is fixed by a person, who should get a
+ * certificate soon after, and asking costs the CA nothing.
+ */
+#define RENEW_PREFLIGHT_WAIT  3600LL
 /* "Expires soon" for --summary. */
 #define RENEW_SOON            (7 * RENEW_DAY)
 /* Longest accepted --days and --park-days. */
@@ -53,7 +59,9 @@ enum renew_class {
 	RENEW_OK = 0,    /* not failing */
 	RENEW_TRANSIENT, /* worth retrying: network, timeout, CA trouble */
 	RENEW_PERMANENT, /* the name does not work: NXDOMAIN, CAA, ... */
-	RENEW_PAUSED     /* the CA paused the account for the name */
+	RENEW_PAUSED,    /* the CA paused the account for the name */
+	RENEW_PREFLIGHT  /* acmepipe's own checks failed before the CA was
+	                    asked (notPointed, caa, resolver, selfCheck) */
 };
 
 struct renew_policy {
@@ -107,7 +115,8 @@ long long renew_due(long long nb, long long na, long long window,
 long long renew_backoff(const char *key, long long count);
 
 /*
- * Classifies an error object (borrowed; see acmepipe-state(5)). When it
+ * Classifies an error object (borrowed; see acmepipe-state(5)). The
+ * pre-flight types (state.h) are RENEW_PREFLIGHT. When it
  * is RENEW_PAUSED, the unpause URL found in its detail is copied to url
  * ("" when none).
  */
@@ -117,7 +126,9 @@ enum renew_class renew_classify(const json_t *error, char *url,
 /*
  * The CA's failed-validation cap: when failures (the metadata's history,
  * borrowed) hold RENEW_FAILS_PER_HOUR failed validations within the hour
- * before now, the time the oldest of them leaves that hour; else 0.
+ * before now, the time the oldest of them leaves that hour; else 0. Only
+ * the CA's answers to acme-challenge count: pre-flight failures never
+ * reached it.
  */
 long long renew_validation_cap(const json_t *failures, long long now);
 

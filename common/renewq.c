@@ -462,7 +462,10 @@ renew_summary_add(struct renew_summary *sum, const struct renew_info *ri,
 		return 0;
 	if (ri->class != RENEW_PAUSED) {
 		sum->parked += ri->parked;
-		sum->failing += !ri->parked;
+		if (ri->class == RENEW_PREFLIGHT)
+			sum->preflight += !ri->parked;
+		else
+			sum->failing += !ri->parked;
 		return 0;
 	}
 	sum->alarm++;
@@ -479,10 +482,11 @@ renew_summary_json(struct renew_summary *sum)
 	json_t *paused = sum->paused != NULL ? sum->paused : json_array();
 
 	sum->paused = NULL;
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
 	    "managed", (json_int_t)sum->managed, "due", (json_int_t)sum->due,
 	    "expiring7d", (json_int_t)sum->expiring,
 	    "failing", (json_int_t)sum->failing,
+	    "preflight", (json_int_t)sum->preflight,
 	    "parked", (json_int_t)sum->parked,
 	    "expired", (json_int_t)sum->expired, "paused", paused);
 }

@@ -79,6 +79,7 @@ long renew_queue_write_gated(struct renew_queue *q, FILE *out,
 /* Counts for --summary; zero it, then add each name. */
 struct renew_summary {
 	long		 managed, due, expiring, failing, parked, expired;
+	long		 preflight; /* failing pre-flight, not counted in failing */
 	long		 alarm;   /* names that make the exit status 1 */
 	json_t		*paused;  /* [{name, unpause}], owned */
 };

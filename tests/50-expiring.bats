@@ -440,15 +440,15 @@ $USAGE"
 @test "--summary: counts, and exit 1 for expired or failing and expiring within 7 days" {
 	DAYS=90 put healthy.example
 	run_split -0 cert-expiring -s "$STORE" --summary
-	assert_json_eq "$OUTPUT_FILE" '{"managed":1,"due":0,"expiring7d":0,"failing":0,"parked":0,"expired":0,"paused":[]}'
-	assert_equal "$(cat "$OUTPUT_FILE")" '{"managed":1,"due":0,"expiring7d":0,"failing":0,"parked":0,"expired":0,"paused":[]}' "key order"
+	assert_json_eq "$OUTPUT_FILE" '{"managed":1,"due":0,"expiring7d":0,"failing":0,"preflight":0,"parked":0,"expired":0,"paused":[]}'
+	assert_equal "$(cat "$OUTPUT_FILE")" '{"managed":1,"due":0,"expiring7d":0,"failing":0,"preflight":0,"parked":0,"expired":0,"paused":[]}' "key order"
 	DAYS=5 put soon.example
 	run_split -0 cert-expiring -s "$STORE" -r
 	assert_json "$OUTPUT_FILE" '.managed == 2 and .expiring7d == 1 and .due == 0'
 	# The one expiring within 7 days fails: exit 1.
 	failed "{\"type\":\"${ACME}connection\",\"time\":\"$(at "$(date +%s)")\"}" soon.example
 	run_split -1 cert-expiring -s "$STORE" -r
-	assert_json_eq "$OUTPUT_FILE" '{"managed":2,"due":0,"expiring7d":1,"failing":1,"parked":0,"expired":0,"paused":[]}'
+	assert_json_eq "$OUTPUT_FILE" '{"managed":2,"due":0,"expiring7d":1,"failing":1,"preflight":0,"parked":0,"expired":0,"paused":[]}'
 	# Expired, failing elsewhere, parked, new.
 	DAYS=1 put gone.example
 	DAYS=90 put failing.example
@@ -458,7 +458,7 @@ $USAGE"
 	failed "{\"type\":\"${ACME}caa\",\"time\":\"$(at "$(date +%s)")\"}" parked.example
 	certstore -s "$STORE" add new.example
 	run_split -1 cert-expiring -s "$STORE" -r -n "$(at $(($(date +%s) + 2 * 86400)))"
-	assert_json_eq "$OUTPUT_FILE" '{"managed":6,"due":2,"expiring7d":1,"failing":2,
+	assert_json_eq "$OUTPUT_FILE" '{"managed":6,"due":2,"expiring7d":1,"failing":2,"preflight":0,
 		"parked":1,"expired":1,"paused":[]}'
 	assert_stderr ''
 	# No document in summary mode; the same store's documents.

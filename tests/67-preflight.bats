@@ -215,3 +215,29 @@ $(doc le.customer.test)"
 	# Pebble checks no CAA: those 5 are issued; the other 45 fail at the CA.
 	assert_equal "$(jq -c 'select(.error)' <<<"$output" | wc -l)" 45 "failed at the CA"
 }
+
+@test "renewal: a name fixed after pointing elsewhere is issued on the run after its hourly backoff; --summary counts it apart" {
+	local now S=$T/store
+	# A store of its own: the fleet's names are not this test's.
+	export ACMEPIPE_STORE=$S
+	challtest_add_a moved.customer.test 127.0.0.2
+	certstore -s "$S" add moved.customer.test
+	run_split -0 cert-expiring -s "$S" --lease 0
+	run_split -1 pipeline --points-to "$POINTS" <<<"$output"
+	assert_json "$output" '.error.type == "urn:acmepipe:error:notPointed"'
+	assert_equal "$(store_meta "$S" moved.customer.test .failCount)" 1 "failCount"
+	run_split -0 cert-expiring -s "$S" --summary
+	assert_json "$output" '.preflight == 1 and .failing == 0'
+	now=$(date +%s)
+	# Within the hour nothing is emitted: not the 1 minute of a CA failure.
+	run_split -0 cert-expiring -s "$S" -n "$(date -u -d "@$((now + 50 * 60))" +%FT%TZ)"
+	assert_output ''
+	run_split -0 cert-expiring -s "$S" -n "$(date -u -d "@$((now + 67 * 60))" +%FT%TZ)"
+	assert_json "$output" '.identifiers == ["moved.customer.test"] and .renewal.reason == "retry"'
+	# The customer fixes the record; the next run issues.
+	challtest_clear_a moved.customer.test
+	run_split -0 pipeline --points-to "$POINTS" <<<"$output"
+	assert_json "$output" '.certificate != null and .error == null'
+	[[ -f $S/certs/moved.customer.test.pem ]] || fail "no certificate stored"
+	assert_equal "$(store_meta "$S" moved.customer.test .failCount)" 0 "failCount"
+}

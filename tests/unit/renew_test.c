@@ -155,6 +155,10 @@ test_classify(void)
 		{ "{\"type\":\"urn:acmepipe:error:timeout\"}", RENEW_TRANSIENT },
 		{ "{\"type\":\"urn:acmepipe:error:connection\"}", RENEW_TRANSIENT },
 		{ "{}", RENEW_TRANSIENT },
+		{ "{\"type\":\"urn:acmepipe:error:notPointed\"}", RENEW_PREFLIGHT },
+		{ "{\"type\":\"urn:acmepipe:error:caa\"}", RENEW_PREFLIGHT },
+		{ "{\"type\":\"urn:acmepipe:error:resolver\"}", RENEW_PREFLIGHT },
+		{ "{\"type\":\"urn:acmepipe:error:selfCheck\"}", RENEW_PREFLIGHT },
 		{ "{\"type\":\"" ACME "compound\",\"subproblems\":[{\"type\":\"" ACME "connection\"},{\"type\":\"" ACME "caa\"}]}", RENEW_PERMANENT },
 		{ "{\"type\":\"" ACME "compound\",\"subproblems\":[{\"type\":\"" ACME "connection\"}]}", RENEW_TRANSIENT },
 	};
@@ -222,6 +226,18 @@ test_cap(void)
 	    "\"type\":\"urn:acmepipe:error:local\",\"time\":\"2027-01-01T00:00:03Z\"},"
 	    "{\"step\":\"acme-challenge\",\"type\":\"" ACME "dns\"}]");
 	want_ll("not validations", renew_validation_cap(f, T0 + 60), 0);
+	json_decref(f);
+	/* Pre-flight failures never reached the CA: six in ten minutes. */
+	f = parse("[{\"step\":\"acme-order\",\"type\":\"urn:acmepipe:error:notPointed\","
+	    "\"time\":\"2027-01-01T00:00:00Z\"},{\"step\":\"acme-order\","
+	    "\"type\":\"urn:acmepipe:error:caa\",\"time\":\"2027-01-01T00:01:00Z\"},"
+	    "{\"step\":\"acme-order\",\"type\":\"urn:acmepipe:error:resolver\","
+	    "\"time\":\"2027-01-01T00:02:00Z\"},{\"step\":\"acme-challenge\","
+	    "\"type\":\"urn:acmepipe:error:selfCheck\",\"time\":\"2027-01-01T00:03:00Z\"},"
+	    "{\"step\":\"acme-challenge\",\"type\":\"urn:acmepipe:error:selfCheck\","
+	    "\"time\":\"2027-01-01T00:04:00Z\"},{\"step\":\"acme-order\","
+	    "\"type\":\"urn:acmepipe:error:notPointed\",\"time\":\"2027-01-01T00:05:00Z\"}]");
+	want_ll("pre-flight: no cap", renew_validation_cap(f, T0 + 10 * 60), 0);
 	want_ll("no history", renew_validation_cap(NULL, T0), 0);
 	json_decref(f);
 }
@@ -334,6 +350,44 @@ test_assess(void)
 	    "caa\",\"time\":\"2027-03-08T00:00:00Z\"}}", T0 + 200 * DAY, 0, 0);
 	want_ll("unparked", ri.emit, 1);
 	want_ll("unparked: reason", ri.reason, RENEW_EXPIRING);
+}
+
+/* Pre-flight failures: hourly whatever the count, parked after --park-days. */
+static void
+test_preflight(void)
+{
+	struct renew_info ri;
+	char meta[1024];
+	long long count;
+
+	for (count = 1; count <= 6; count += 5) {
+		snprintf(meta, sizeof(meta), "{\"name\":\"a.example\","
+		    "\"identifiers\":[\"a.example\"],\"failCount\":%lld,"
+		    "\"firstFailure\":\"2027-01-01T00:00:00Z\",\"lastError\":"
+		    "{\"step\":\"acme-order\",\"type\":"
+		    "\"urn:acmepipe:error:notPointed\",\"time\":"
+		    "\"2027-01-01T00:00:00Z\"}}", count);
+		ri = assess(meta, T0 + 3599, 0, 0);
+		want_ll("pre-flight: class", ri.class, RENEW_PREFLIGHT);
+		want_ll("pre-flight: not within the hour", ri.emit, 0);
+		if (ri.next < T0 + 3600 || ri.next > T0 + 3960)
+			fail("pre-flight: next", "%lld, want an hour (+10%%)",
+			    ri.next - T0);
+		ri = assess(meta, T0 + 3960, 0, 0);
+		want_ll("pre-flight: after the hour", ri.emit, 1);
+		want_ll("pre-flight: retry", ri.reason, RENEW_RETRY);
+	}
+	/* Not the 7 days of a permanent error: --park-days (30). */
+	ri = assess("{\"name\":\"a.example\",\"failCount\":200,"
+	    "\"firstFailure\":\"2027-01-01T00:00:00Z\",\"lastError\":"
+	    "{\"type\":\"urn:acmepipe:error:notPointed\",\"time\":"
+	    "\"2027-01-09T00:00:00Z\"}}", T0 + 8 * DAY + 7200, 0, 0);
+	want_ll("pre-flight: not parked after 8 days", ri.parked, 0);
+	ri = assess("{\"name\":\"a.example\",\"failCount\":800,"
+	    "\"firstFailure\":\"2027-01-01T00:00:00Z\",\"lastError\":"
+	    "{\"type\":\"urn:acmepipe:error:notPointed\",\"time\":"
+	    "\"2027-01-31T00:00:00Z\"}}", T0 + 30 * DAY + 7200, 0, 0);
+	want_ll("pre-flight: parked after 30 days", ri.parked, 1);
 }
 
 static void
@@ -513,6 +567,9 @@ test_summary(void)
 	ri.fail_count = 2;
 	ri.class = RENEW_TRANSIENT;
 	renew_summary_add(&sum, &ri, T0);
+	ri.name = "notpointed.example";
+	ri.class = RENEW_PREFLIGHT;
+	renew_summary_add(&sum, &ri, T0);
 	ri.name = "parked.example";
 	ri.parked = 1;
 	renew_summary_add(&sum, &ri, T0);
@@ -523,8 +580,8 @@ test_summary(void)
 	renew_summary_add(&sum, &ri, T0);
 	want_ll("alarm", sum.alarm, 2);
 	j = renew_summary_json(&sum);
-	want = parse("{\"managed\":6,\"due\":2,\"expiring7d\":1,\"failing\":1,"
-	    "\"parked\":1,\"expired\":1,\"paused\":[{\"name\":\"paused.example\","
+	want = parse("{\"managed\":7,\"due\":2,\"expiring7d\":1,\"failing\":1,"
+	    "\"preflight\":1,\"parked\":1,\"expired\":1,\"paused\":[{\"name\":\"paused.example\","
 	    "\"unpause\":\"https://x.example/unpause\"}]}");
 	if (!json_equal(j, want)) {
 		s = json_dumps(j, JSON_COMPACT);
@@ -551,6 +608,7 @@ main(void)
 	test_classify();
 	test_cap();
 	test_assess();
+	test_preflight();
 	assess(NULL, 0, 0, 0); /* frees the last fixture */
 	test_bad_meta();
 	test_domain();
