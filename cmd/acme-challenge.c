@@ -19,13 +19,14 @@
 struct ctx {
 	struct client		c;
 	struct authz_opts	o;
+	struct selfcheck	sc;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s %s\n\t[-t type] [-W seconds] -w dir | -H hook\n",
-	    diag_prog, CLIENT_USAGE);
+	fprintf(f, "usage: %s %s\n\t[-V] [-N addr[:port]] [-t type] [-W seconds]"
+	    " -w dir | -H hook\n", diag_prog, CLIENT_USAGE);
 }
 
 static int
@@ -47,7 +48,8 @@ step(json_t *doc, void *arg)
 
 /* Options after the shared ones: environment, defaults, checks. */
 static int
-setup(struct ctx *x, const char *timeout, char *why, size_t whylen)
+setup(struct ctx *x, const char *timeout, int check, const char *resolver,
+    char *why, size_t whylen)
 {
 	const char *t;
 
@@ -70,6 +72,15 @@ setup(struct ctx *x, const char *timeout, char *why, size_t whylen)
 	}
 	if (provision_check(&x->o.prov, x->o.type, why, whylen) != 0)
 		return -1;
+	/* Only http-01 is fetched; for the other types it is a no-op. */
+	if ((check || conf_flag(CONF_ENV(SELF_CHECK))) &&
+	    strcmp(x->o.type, "http-01") == 0) {
+		if (selfcheck_setup(&x->sc, conf_value(CONF_V_RESOLVER,
+		    resolver), conf_value(CONF_V_SELF_CHECK_PORT, NULL), why,
+		    whylen) != 0)
+			return -1;
+		x->o.check = &x->sc;
+	}
 	return client_setup(&x->c, why, whylen);
 }
 
@@ -81,15 +92,18 @@ main(int argc, char *argv[])
 	    { "webroot", required_argument, NULL, 'w' },
 	    { "hook", required_argument, NULL, 'H' },
 	    { "timeout", required_argument, NULL, 'W' },
+	    { "self-check", no_argument, NULL, 'V' },
+	    { "resolver", required_argument, NULL, 'N' },
 	    { NULL, 0, NULL, 0 } };
 	struct ctx x;
 	const char *timeout = NULL, *webroot = NULL, *hook = NULL;
+	const char *resolver = NULL;
 	char why[512];
-	int ch, status;
+	int ch, status, check = 0;
 
 	memset(&x, 0, sizeof(x));
 	diag_init(argv);
-	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "t:w:H:W:",
+	while ((ch = getopt_long(argc, argv, CLIENT_SHORTOPTS "t:w:H:W:VN:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': usage(stdout); return 0;
@@ -97,6 +111,8 @@ main(int argc, char *argv[])
 		case 'w': webroot = optarg; hook = NULL; break;
 		case 'H': hook = optarg; webroot = NULL; break;
 		case 'W': timeout = optarg; break;
+		case 'V': check = 1; break;
+		case 'N': resolver = optarg; break;
 		default:
 			if (!client_option(&x.c, ch, optarg)) {
 				usage(stderr);
@@ -111,11 +127,13 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (setup(&x, timeout, why, sizeof(why)) != 0) {
+	if (setup(&x, timeout, check, resolver, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
+		selfcheck_free(&x.sc);
 		return 2;
 	}
 	status = stream_run(stdin, "<stdin>", stdout, step, &x);
 	client_close(&x.c);
+	selfcheck_free(&x.sc);
 	return status;
 }

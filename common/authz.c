@@ -113,6 +113,10 @@ authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
 		goto out;
 	}
 	begun = 1;
+	/* A wrong answer is found here, at no cost to the CA. */
+	if (o->check != NULL && strcmp(o->type, "http-01") == 0 &&
+	    selfcheck_http01(o->check, id, token, ka, problem) != 0)
+		goto out;
 	if ((empty = json_object()) == NULL || acme_post_json(a,
 	    state_str(c, "url"), empty, &resp, NULL, problem) != 0)
 		goto out;

@@ -9,11 +9,13 @@
 
 #include "acme.h"
 #include "provision.h"
+#include "selfcheck.h"
 
 struct authz_opts {
 	const char		*type;    /* "http-01", "dns-01", "tls-alpn-01" */
 	struct provision	 prov;
 	long			 timeout; /* seconds of polling per authorization */
+	struct selfcheck	*check;   /* http-01 self-check, or NULL */
 };
 
 /*
@@ -25,7 +27,8 @@ int authz_check(json_t *doc, const struct authz_opts *o, const char *step);
 
 /*
  * Completes every authorization of doc's order that is not yet valid and
- * refreshes the order. On failure records it in doc (under step, with the
+ * refreshes the order. With o->check, an http-01 token is fetched once
+ * provisioned and before the CA is asked to validate (selfcheck.h). On failure records it in doc (under step, with the
  * CA's problem and the identifier), deactivates the order's pending
  * authorizations so none pile up at the CA, and returns -1.
  */

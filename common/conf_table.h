@@ -76,6 +76,10 @@
 	    "acme-renew's own: the directory of its batches' results") \
 	X(RESOLVER, "ACMEPIPE_RESOLVER", "resolver", 'N', NULL, \
 	    "the name server pre-flight checks ask, ADDR[:PORT]; else the system's") \
+	X(SELF_CHECK, "ACMEPIPE_SELF_CHECK", "self-check", 'V', NULL, \
+	    "set (not 0, no, false): fetch each http-01 token before the CA") \
+	X(SELF_CHECK_PORT, "ACMEPIPE_SELF_CHECK_PORT", NULL, 0, "80", \
+	    "the port --self-check fetches from (a test CA's http-01 port)") \
 	X(STAGING, "ACMEPIPE_STAGING", "staging", 'S', NULL, \
 	    "set (not 0, no, false): Let's Encrypt staging, unless -d") \
 	X(STORE, "ACMEPIPE_STORE", "store", 's', NULL, \

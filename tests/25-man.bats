@@ -14,6 +14,8 @@ setup_file() {
 	# customer's name is a CNAME to the platform's edge name.
 	export ACMEPIPE_RESOLVER=127.0.0.1:$CHALLTESTSRV_DNS_PORT
 	challtest_set_cname shop.example.com edge.example.net
+	# acme-challenge --self-check fetches where Pebble does.
+	export ACMEPIPE_SELF_CHECK_PORT=$HTTP01_PORT
 	# A dns-01 hook for the examples that use ./dns-hook: challtestsrv
 	# publishes the TXT record.
 	cat >"$TEST_TMP/dns-hook" <<-HOOK

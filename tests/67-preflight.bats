@@ -22,6 +22,8 @@ setup_file() {
 	export ACMEPIPE_ACCOUNT_KEY=$TEST_TMP/account.key ACMEPIPE_AGREE_TOS=1
 	export ACMEPIPE_WEBROOT=$WEBROOT ACMEPIPE_STORE=$STORE
 	export ACMEPIPE_RESOLVER=127.0.0.1:$CHALLTESTSRV_DNS_PORT
+	# --self-check fetches where Pebble validates (nginx).
+	export ACMEPIPE_SELF_CHECK_PORT=$HTTP01_PORT
 	# The operator's edge host, which customers CNAME to.
 	challtest_add_a edge.test 127.0.0.1
 	challtest_add_a away.test 127.0.0.2
@@ -240,4 +242,52 @@ $(doc le.customer.test)"
 	assert_json "$output" '.certificate != null and .error == null'
 	[[ -f $S/certs/moved.customer.test.pem ]] || fail "no certificate stored"
 	assert_equal "$(store_meta "$S" moved.customer.test .failCount)" 0 "failCount"
+}
+
+# A hook that serves http-01 from the webroot nginx serves, but for
+# wrong.customer.test writes the wrong content.
+wrong_hook() {
+	cat >"$T/hook" <<-HOOK
+		#!/bin/sh
+		f=$WEBROOT/.well-known/acme-challenge/\$4
+		case \$1 in
+		begin)
+			mkdir -p "\${f%/*}"
+			if [ "\$3" = wrong.customer.test ]; then echo nope >"\$f"; else printf %s "\$5" >"\$f"; fi ;;
+		*) rm -f "\$f" ;;
+		esac
+	HOOK
+	chmod +x "$T/hook"
+}
+
+@test "self-check: a wrong answer fails before the CA is asked, the authorization is deactivated" {
+	wrong_hook
+	acme-order <<<"$(doc wrong.customer.test)
+$(doc right.customer.test)" >"$T/ordered"
+	run_split -1 acme-challenge --self-check -H "$T/hook" <"$T/ordered"
+	assert_json "$(head -n 1 <<<"$output")" '.error.type == "urn:acmepipe:error:selfCheck"
+	    and .error.identifier == "wrong.customer.test"
+	    and .error.detail == "wrong.customer.test: http://wrong.customer.test:\($p)/.well-known/acme-challenge/\(.authorizations[0].challenges[] | select(.type == "http-01") | .token) (127.0.0.1) answered 4 bytes that are not the key authorization"
+	    and .authorizations[0].status == "deactivated"' --arg p "$HTTP01_PORT"
+	assert_json "$(tail -n 1 <<<"$output")" '.order.status == "ready"'
+	assert_equal "$(validations wrong.customer.test)" 0 "validations of the wrong name"
+	assert_equal "$(validations right.customer.test)" 1 "validations of the right name"
+	# The check went through nginx, as the CA would.
+	assert_equal "$(grep -c 'acmepipe-self-check' "$TEST_TMP/nginx/access.log")" 2 "self-check requests"
+	# Without it the CA finds the wrong answer itself.
+	acme-order <<<"$(doc wrong.customer.test)" | acme-challenge -H "$T/hook" >/dev/null || true
+	assert_equal "$(validations wrong.customer.test)" 1 "validations without --self-check"
+}
+
+@test "self-check: from ACMEPIPE_SELF_CHECK; nothing listening is no answer; bad settings exit 2" {
+	challtest_add_a nobody.customer.test 127.0.0.2
+	run_split -1 env ACMEPIPE_SELF_CHECK=1 acme-challenge <<<"$(acme-order <<<"$(doc nobody.customer.test)")"
+	assert_json "$output" '.error.type == "urn:acmepipe:error:selfCheck"
+	    and (.error.detail | test("^nobody.customer.test: http://nobody.customer.test:[0-9]+/.well-known/acme-challenge/[^ ]+ \\(127.0.0.2\\): Couldn.t connect to server$"))
+	    and .authorizations[0].status == "deactivated"'
+	assert_equal "$(validations nobody.customer.test)" 0 "validations"
+	ACMEPIPE_SELF_CHECK_PORT=http run_split -2 acme-challenge --self-check </dev/null
+	assert_stderr "acme-challenge: ACMEPIPE_SELF_CHECK_PORT: not a port: http"
+	run_split -2 acme-challenge --self-check --resolver 1.2.3 </dev/null
+	assert_stderr "acme-challenge: --resolver: want ADDR or ADDR:PORT ([ADDR]:PORT for IPv6), not 1.2.3"
 }
