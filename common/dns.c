@@ -18,6 +18,7 @@
 struct dns {
 	ldns_resolver	*res;
 	char		 server[64];
+	int		 unanswered; /* queries in a row without an answer */
 };
 
 /* server into a bare address (buf) and a port (53 when none). */
@@ -191,6 +192,12 @@ dns_ask(struct dns *d, const char *name, ldns_rr_type t, const char *tname,
 	int code;
 
 	*pkt = NULL;
+	if (d->unanswered >= DNS_DOWN_AFTER) {
+		snprintf(why, whylen, "%s %s: not asked: %s gave no answer to "
+		    "%d queries in a row", tname, name, d->server,
+		    DNS_DOWN_AFTER);
+		return DNS_FAIL;
+	}
 	snprintf(fq, sizeof(fq), "%s.", name);
 	if ((q = ldns_dname_new_frm_str(fq)) == NULL) {
 		snprintf(why, whylen, "%s %s: not a name to ask for", tname,
@@ -202,8 +209,10 @@ dns_ask(struct dns *d, const char *name, ldns_rr_type t, const char *tname,
 	if (st != LDNS_STATUS_OK || *pkt == NULL) {
 		snprintf(why, whylen, "%s %s: no answer from %s: %s", tname,
 		    name, d->server, ldns_get_errorstr_by_id(st));
+		d->unanswered++;
 		goto fail;
 	}
+	d->unanswered = 0;
 	code = (int)ldns_pkt_get_rcode(*pkt);
 	if (code == LDNS_RCODE_NOERROR)
 		return DNS_OK;

@@ -19,6 +19,12 @@
 /* Seconds one query waits for an answer, and tries of it. */
 #define DNS_TIMEOUT    2
 #define DNS_TRIES      2
+/*
+ * Queries in a row without any answer after which the server counts as
+ * down for the rest of the process: later queries fail at once, so a
+ * stream of documents does not wait DNS_TIMEOUT * DNS_TRIES for each.
+ */
+#define DNS_DOWN_AFTER 2
 
 enum dns_status {
 	DNS_OK = 0,     /* an answer, perhaps with no record */
@@ -68,6 +74,8 @@ int dns_server_check(const char *server, char *why, size_t whylen);
 /*
  * A resolver asking server (as dns_server_check()), new; NULL with why
  * when server does not parse or the system's configuration does not read.
+ * Every query of it fails with DNS_FAIL once DNS_DOWN_AFTER in a row got
+ * no answer at all (an answer such as SERVFAIL is one).
  */
 struct dns *dns_open(const char *server, char *why, size_t whylen);
 void dns_close(struct dns *d);

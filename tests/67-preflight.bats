@@ -108,15 +108,20 @@ $(doc six.customer.test)"
 	assert_equal "$(validations broken.customer.test)" 0 "validations"
 }
 
-@test "resolver: one that does not answer fails each document, one line each" {
+@test "resolver: one that does not answer fails each document, one line each; after 2 it is not asked" {
 	local port
 	# A free UDP port: nothing answers there (no DNS server, no ICMP
 	# error that ldns would see on its unconnected socket): a timeout.
 	port=$(free_ports 1)
-	run_split -1 acme-order --resolver "127.0.0.1:$port" --points-to "$POINTS" <<<"$(doc a.customer.test)"
-	assert_json "$output" '.error.type == "urn:acmepipe:error:resolver"
+	run_split -1 acme-order --resolver "127.0.0.1:$port" --points-to "$POINTS" <<<"$(doc a.customer.test)
+$(doc b.customer.test)
+$(doc c.customer.test)"
+	assert_json "$(head -n 1 <<<"$output")" '.error.type == "urn:acmepipe:error:resolver"
 	    and (.error.detail | startswith("A a.customer.test: no answer from 127.0.0.1:\($p): "))' --arg p "$port"
-	assert_equal "$(lines "$stderr")" 1 "stderr lines"
+	assert_json "$(sed -n 2p <<<"$output")" '.error.detail | startswith("A b.customer.test: no answer from")'
+	assert_json "$(tail -n 1 <<<"$output")" '.error.type == "urn:acmepipe:error:resolver"
+	    and .error.detail == "A c.customer.test: not asked: 127.0.0.1:\($p) gave no answer to 2 queries in a row"' --arg p "$port"
+	assert_equal "$(lines "$stderr")" 3 "stderr lines"
 }
 
 @test "bad input: --points-to and --resolver that do not parse exit 2, one line" {
@@ -197,12 +202,17 @@ $(doc le.customer.test)"
 	for i in "${good[@]}"; do [[ -f $STORE/certs/$i.pem ]] || fail "$i: no certificate"; done
 	assert_json "$(jq -c 'select(.error) | .error' "$T/out.jsonl" | jq -sc 'group_by(.type) | map({(.[0].type): length}) | add')" \
 	    '. == {"urn:acmepipe:error:notPointed": 40, "urn:acmepipe:error:resolver": 5, "urn:acmepipe:error:caa": 5}'
-	assert_json "$(jq -c 'select(.identifiers[0] == "x1.fleet.test") | .error' "$T/out.jsonl")" \
-	    '.detail == "x1.fleet.test: CNAME away.test, A 127.0.0.2, not in 127.0.0.1/32, edge.test"'
-	assert_json "$(jq -c 'select(.identifiers[0] == "a1.fleet.test") | .error' "$T/out.jsonl")" \
-	    '.detail == "a1.fleet.test: A 127.0.0.2, not in 127.0.0.1/32, edge.test"'
-	assert_json "$(jq -c 'select(.identifiers[0] == "k1.fleet.test") | .error' "$T/out.jsonl")" \
-	    '.detail == "k1.fleet.test: CAA at k1.fleet.test: 0 issue \"other-ca.example\"; letsencrypt.org may not issue"'
+	# Each bad one with the type and detail its DNS calls for.
+	assert_json "$(jq -sc --arg r "$ACMEPIPE_RESOLVER" '[.[] | select(.error) | .error
+	    | .identifier as $n | ($n[0:1]) as $k
+	    | {type, detail, want: (
+		if $k == "x" then ["notPointed", "\($n): CNAME away.test, A 127.0.0.2, not in 127.0.0.1/32, edge.test"]
+		elif $k == "a" then ["notPointed", "\($n): A 127.0.0.2, not in 127.0.0.1/32, edge.test"]
+		elif $k == "s" then ["resolver", "A \($n): SERVFAIL from \($r)"]
+		elif $k == "k" then ["caa", "\($n): CAA at \($n): 0 issue \"other-ca.example\"; letsencrypt.org may not issue"]
+		else ["?", "?"] end)}
+	    | select(.type != "urn:acmepipe:error:\(.want[0])" or .detail != .want[1])]' "$T/out.jsonl")" \
+	    '. == []'
 	# The CA: one order per good document, none for the bad ones, and no
 	# validation of a bad name.
 	assert_equal "$(($(orders) - before))" 25 "orders"

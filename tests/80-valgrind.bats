@@ -235,3 +235,30 @@ vg_step() {
 	vg_step 0 cert-expiring -s "$STORE"
 	vg_step 0 certstore -s "$STORE" list
 }
+
+@test "valgrind: pre-flight in acme-order and --self-check in acme-challenge, passing and failing" {
+	export ACMEPIPE_RESOLVER=127.0.0.1:$CHALLTESTSRV_DNS_PORT
+	challtest_add_a away.vg.example.com 127.0.0.2
+	challtest_servfail sf.vg.example.com
+	challtest_add_caa caa.vg.example.com issue other-ca.example
+	{
+		jq -cn '{identifiers: ["pf.vg.example.com"]}'
+		jq -cn '{identifiers: ["away.vg.example.com"]}'
+		jq -cn '{identifiers: ["sf.vg.example.com"]}'
+		jq -cn '{identifiers: ["caa.vg.example.com"]}'
+	} >"$T/in"
+	vg_step 1 acme-order -a --points-to 127.0.0.1/32,edge.vg.example.com \
+		--caa-identity letsencrypt.org <"$T/in"
+	assert_json "$(jq -sc 'map(.error.type)' "$T/out.acme-order")" \
+	    '. == [null, "urn:acmepipe:error:notPointed", "urn:acmepipe:error:resolver", "urn:acmepipe:error:caa"]'
+	# The self-check: one answered right, one with nothing listening.
+	{
+		head -n 1 "$T/out.acme-order"
+		jq -cn '{identifiers: ["away.vg.example.com"]}' | acme-order
+	} >"$T/ordered"
+	ACMEPIPE_SELF_CHECK_PORT=$HTTP01_PORT vg_step 1 acme-challenge --self-check -w "$WEBROOT" <"$T/ordered"
+	assert_json "$(jq -sc 'map(.error.type)' "$T/out.acme-challenge")" '. == [null, "urn:acmepipe:error:selfCheck"]'
+	# Usage errors after the resolver is parsed.
+	vg_step 2 acme-order --points-to 10.0.0.1/8 </dev/null
+	vg_step 2 acme-challenge --self-check --resolver x -w "$WEBROOT" </dev/null
+}
