@@ -28,7 +28,8 @@
 # a name ending in -lua.conf) they are those of that file, with
 # Debian's Lua module loaded and acmepipe's Lua module taken from
 # scripts/lua; NGINX_LUA_SET="fresh=1 cache_size=3" then changes the values
-# of its init options (each must be there).
+# of its init options (each must be there). NGINX_LOG_LEVEL (default info)
+# is the error log's level.
 
 nginx_start() {
 	local dir=$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE} webroot store conf site user='' modules='' rc=0
@@ -62,6 +63,7 @@ load_module /usr/share/nginx/modules/ngx_http_lua_module.so;"
 	# Quoted replacements: bash 5.2 would expand & in them otherwise.
 	conf=${conf//@USER@/"$user"}
 	conf=${conf//@MODULES@/"$modules"}
+	conf=${conf//@LOGLEVEL@/"${NGINX_LOG_LEVEL:-info}"}
 	conf=${conf//@DIR@/"$dir"}
 	conf=${conf//@SITE@/"$site"}
 	printf '%s\n' "$conf" >"$dir/nginx.conf"

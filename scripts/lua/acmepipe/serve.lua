@@ -129,8 +129,22 @@ local function read(file)
 	return pem
 end
 
+-- The parsed objects live in OpenSSL's memory, about 12 KiB a certificate
+-- (bench/RESULTS.md), which LuaJIT's collector does not see: to it an
+-- evicted entry is a few small objects, so it would let thousands pile up
+-- before it frees them. A full collection every GC_LOADS loads bounds that
+-- garbage; it costs a few milliseconds per thousand loads, each of which
+-- costs half a millisecond of parsing.
+local GC_LOADS = 1000
+local loads = 0
+
 -- load(file, pem): a cache entry for the bytes of file, or nil and why.
 local function load(file, pem)
+	loads = loads + 1
+	if loads >= GC_LOADS then
+		loads = 0
+		collectgarbage()
+	end
 	local chain, err = ssl.parse_pem_cert(pem)
 	if not chain then
 		return nil, file .. ".pem: no certificate: " .. tostring(err)
@@ -174,6 +188,21 @@ local function find(name, candidates)
 	return nil, nil
 end
 
+-- set(name, entry): hands entry's chain and key to this handshake.
+local function set(name, entry)
+	-- Nothing to clear: the placeholder certificate of the server is never
+	-- loaded, so the connection starts with none.
+	local ok, err = ssl.set_cert(entry.chain)
+	if ok then
+		ok, err = ssl.set_priv_key(entry.key)
+	end
+	if not ok then
+		certs:delete(name)
+		ngx.log(ngx.ERR, "acmepipe: ", entry.file, ".pem: ", err)
+		return ngx.exit(ngx.ERROR)
+	end
+end
+
 -- certificate(): in ssl_certificate_by_lua_block. Sets the chain and key,
 -- or fails the handshake with one log line.
 function _M.certificate()
@@ -181,22 +210,22 @@ function _M.certificate()
 		_M.init({})
 	end
 	local name, err = ssl.server_name()
-	local candidates
-	if err then
-		ngx.log(ngx.ERR, "acmepipe: no server name: ", err)
-		return ngx.exit(ngx.ERROR)
-	elseif name then
+	local sni = name ~= nil
+	if sni then
 		name = name:lower()
+		-- The common case first: only valid names are ever cached.
+		local entry = certs:get(name)
+		if entry then
+			return set(name, entry)
+		end
 		if not valid_name(name) then
 			-- Not logged as sent: it may be long or hold any byte.
 			ngx.log(ngx.INFO, "acmepipe: SNI name refused (", #name, " bytes, not a host name)")
 			return ngx.exit(ngx.ERROR)
 		end
-		candidates = { name }
-		local parent = name:match("^[^.]+%.(.+%..+)$")
-		if parent then
-			candidates[2] = "_." .. parent
-		end
+	elseif err then
+		ngx.log(ngx.ERR, "acmepipe: no server name: ", err)
+		return ngx.exit(ngx.ERROR)
 	else
 		local raw, kind = ssl.raw_server_addr()
 		name = raw and address_name(raw, kind)
@@ -204,10 +233,15 @@ function _M.certificate()
 			ngx.log(ngx.INFO, "acmepipe: no SNI name and no address to look up")
 			return ngx.exit(ngx.ERROR)
 		end
-		candidates = { name }
 	end
 	if unknown:get(name) then
 		return ngx.exit(ngx.ERROR)
+	end
+	local candidates = { name }
+	-- A wildcard for names, not for addresses.
+	local parent = sni and name:match("^[^.]+%.(.+%..+)$")
+	if parent then
+		candidates[2] = "_." .. parent
 	end
 	local entry
 	entry, err = find(name, candidates)
@@ -220,23 +254,7 @@ function _M.certificate()
 		end
 		return ngx.exit(ngx.ERROR)
 	end
-	local ok
-	ok, err = ssl.clear_certs()
-	if ok then
-		ok, err = ssl.set_cert(entry.chain)
-	end
-	if ok then
-		ok, err = ssl.set_priv_key(entry.key)
-	end
-	if not ok then
-		certs:delete(name)
-		ngx.log(ngx.ERR, "acmepipe: ", entry.file, ".pem: ", err)
-		return ngx.exit(ngx.ERROR)
-	end
+	return set(name, entry)
 end
-
--- For the unit tests of the pure parts (tests/35-serve-lua.bats).
-_M._valid_name = valid_name
-_M._address_name = address_name
 
 return _M
