@@ -131,6 +131,7 @@ stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
 	long n;
 	json_t *doc;
 	int status = 0, had_error;
+	size_t skip;
 
 	while ((n = stream_getline(in, &buf, &cap)) != -1) {
 		lineno++;
@@ -146,10 +147,18 @@ stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
 			status = 2;
 			continue;
 		}
-		if (stream_blank(buf, (size_t)n))
+		/*
+		 * A UTF-8 byte order mark that some editors write at the start
+		 * of a file is no part of the first document; anywhere else it
+		 * is a byte JSON does not allow, and the parser says so.
+		 */
+		skip = 0;
+		if (lineno == 1 && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+			skip = 3;
+		if (stream_blank(buf + skip, (size_t)n - skip))
 			continue;
-		if ((doc = stream_parse(buf, (size_t)n, inname, lineno)) ==
-		    NULL) {
+		if ((doc = stream_parse(buf + skip, (size_t)n - skip, inname,
+		    lineno)) == NULL) {
 			status = 2;
 			continue;
 		}

@@ -298,6 +298,32 @@ $c: <stdin>:12:28: invalid Unicode '\\uD800' near '\"\\ud800.com\"'"
 	done
 }
 
+@test "input: a UTF-8 byte order mark before the first document is ignored; anywhere else it is an error" {
+	for c in "${CMDS[@]}"; do
+		{
+			printf '\xef\xbb\xbf'
+			carrier "$c" 1
+			carrier "$c" 2
+		} >"$T/in"
+		run_split -0 step "$c" <"$T/in"
+		assert_kept 1 2
+		assert_carriers_fine
+		assert_stderr ''
+		{
+			carrier "$c" 1
+			printf '\xef\xbb\xbf'
+			carrier "$c" 3
+			printf '\xef\xbb\xbf\n' # a line of a BOM alone
+			carrier "$c" 5
+		} >"$T/in"
+		run_split -2 step "$c" <"$T/in"
+		assert_kept 1 5
+		assert_contains "$stderr" "$c: <stdin>:2:1: "
+		assert_contains "$stderr" "$c: <stdin>:3:1: "
+		assert_line_count 2 "$STDERR_FILE"
+	done
+}
+
 @test "input: control characters in an unreadable line are escaped on stderr" {
 	for c in "${CMDS[@]}"; do
 		{
