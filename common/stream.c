@@ -131,7 +131,8 @@ stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
 	long n;
 	json_t *doc;
 	int status = 0, had_error;
-	size_t skip;
+	const char *line;
+	size_t len;
 
 	while ((n = stream_getline(in, &buf, &cap)) != -1) {
 		lineno++;
@@ -152,13 +153,15 @@ stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
 		 * of a file is no part of the first document; anywhere else it
 		 * is a byte JSON does not allow, and the parser says so.
 		 */
-		skip = 0;
-		if (lineno == 1 && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-			skip = 3;
-		if (stream_blank(buf + skip, (size_t)n - skip))
+		line = buf; /* NULL for an empty first line */
+		len = (size_t)n;
+		if (lineno == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+			line += 3;
+			len -= 3;
+		}
+		if (stream_blank(line, len))
 			continue;
-		if ((doc = stream_parse(buf + skip, (size_t)n - skip, inname,
-		    lineno)) == NULL) {
+		if ((doc = stream_parse(line, len, inname, lineno)) == NULL) {
 			status = 2;
 			continue;
 		}
