@@ -48,18 +48,6 @@ serial_lc() {
 	tr 'A-F' 'a-f' <<<"${1#serial=}"
 }
 
-# nginx_stamp: the PID of the test's nginx and its start time (field 22
-# of /proc/PID/stat, in clock ticks): equal only for the same process.
-nginx_stamp() {
-	local pid stat
-	pid=$(<"$TEST_TMP/nginx/harness.pid")
-	read -r stat <"/proc/$pid/stat" || return 1
-	stat=${stat##*) }
-	# shellcheck disable=SC2086 # split into fields on purpose
-	set -- $stat
-	echo "$pid ${20}"
-}
-
 # thumbprint KEY: the base64url JWK thumbprint (RFC 7638) of an EC P-256
 # key, the part of a key authorization after the dot.
 thumbprint() {

@@ -37,29 +37,23 @@ put() {
 	certstore-put -s "$S" < <(doc "$1" "${@:2}") >/dev/null
 }
 
+# hex STRING: STRING's bytes in hex, as sni-probe reads names.
+hex() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+
 # probe NAME...: sni-probe's answer for each name, one line each.
 probe() {
 	local n
 	for n in "$@"; do
-		printf '%s' "$n" | od -An -tx1 -v | tr -d ' \n'
+		hex "$n"
 		echo
 	done | "$HARNESS_DIR/sni-probe" "$NGINX_TLS_PORT"
 }
 
-# nosni: the serial served to a client that sends no SNI, to 127.0.0.1.
+# nosni: the serial served, in lower case, to a client that sends no SNI.
 nosni() {
 	local s
-	s=$(timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_TLS_PORT" -noservername \
-		</dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null) || return 1
-	s=${s#serial=}
+	s=$(served_serial '') || return 1
 	echo "${s,,}"
-}
-
-# master: the PID of the test's nginx and its start time.
-master() {
-	local pid
-	pid=$(<"$TEST_TMP/nginx/harness.pid")
-	echo "$pid $(cut -d ' ' -f 22 "/proc/$pid/stat")"
 }
 
 @test "lua: 50 names issued by Pebble, each served by its SNI name and verified; upper case served" {
@@ -104,14 +98,14 @@ master() {
 	put a fresh.example
 	NGINX_LUA_SET="fresh=2" nginx_start "$W" "$S"
 	assert_equal "$(served_serial fresh.example | tr 'A-F' 'a-f')" "$(leaf_serial a)" "first"
-	before=$(master)
+	before=$(nginx_stamp)
 	put b fresh.example
 	start=$(date +%s%N)
 	until [[ $(served_serial fresh.example | tr 'A-F' 'a-f') == "$(leaf_serial b)" ]]; do
 		(($(date +%s%N) - start < 4000000000)) || fail "the new certificate not served within 4 s (fresh 2 s)"
 		sleep 0.2
 	done
-	assert_equal "$(master)" "$before" "nginx PID and start"
+	assert_equal "$(nginx_stamp)" "$before" "nginx PID and start"
 	! grep -E 'signal|reconfiguring' "$TEST_TMP/nginx/error.log" || fail "nginx was signalled"
 }
 
@@ -144,9 +138,8 @@ master() {
 	mid=$(printf 'b%.0s' $(seq 1 250)).example # under 255: OpenSSL passes it on
 	before=$(stat -c %s "$TEST_TMP/nginx/error.log")
 	# The names reach the Lua code in hex: a NUL byte included.
-	out=$(for n in 2e2e2f78 2e2e 612f62 "$(printf '%s' "$long" | od -An -tx1 -v | tr -d ' \n')" \
-		"$(printf '%s' "$mid" | od -An -tx1 -v | tr -d ' \n')" 676f6f6400 676f6f642e6578616d706c6500 \
-		"$(printf 'good.example' | od -An -tx1 -v | tr -d ' \n')"; do echo "$n"; done |
+	out=$(for n in 2e2e2f78 2e2e 612f62 "$(hex "$long")" "$(hex "$mid")" \
+		676f6f6400 676f6f642e6578616d706c6500 "$(hex good.example)"; do echo "$n"; done |
 		"$HARNESS_DIR/sni-probe" "$NGINX_TLS_PORT")
 	assert_equal "$out" $'refused\nrefused\nrefused\nrefused\nrefused\nrefused\nrefused\nserved' "the odd names, then good.example"
 	for i in $(seq 1 1000); do echo "r$RANDOM$i.example"; done >"$T/names"
@@ -189,11 +182,20 @@ master() {
 	assert_equal "$(grep -cF '[error]' "$TEST_TMP/nginx/error.log")" 3 "error lines after a retry"
 }
 
-@test "lua: a misspelt option stops nginx from starting, with the option named" {
+@test "lua: a misspelt option, or a value of the wrong type or range, stops nginx from starting, named" {
 	sed 's/unknown_fresh = 10/unknwon_fresh = 10/' "$REPO_ROOT/scripts/nginx-acmepipe-lua.conf" \
 		>"$T/misspelt-lua.conf"
 	NGINX_SITE=$T/misspelt-lua.conf run nginx_start "$W" "$S"
 	((status != 0)) || fail "nginx started"
 	grep -q 'unknown option unknwon_fresh' "$TEST_TMP/nginx/error.log" "$TEST_TMP/nginx/nginx.log" ||
 		fail "not named: $(cat "$TEST_TMP/nginx/nginx.log")"
+	# A value of the wrong type, and one out of range, the same way.
+	for set in 'cache_size="big"' 'cache_size=0'; do
+		NGINX_LUA_SET=$set run nginx_start "$W" "$S"
+		((status != 0)) || fail "nginx started with $set"
+	done
+	grep -q 'option cache_size must be a number' "$TEST_TMP/nginx/error.log" "$TEST_TMP/nginx/nginx.log" ||
+		fail "wrong type not named: $(cat "$TEST_TMP/nginx/nginx.log")"
+	grep -q 'cache sizes must be at least 1' "$TEST_TMP/nginx/error.log" "$TEST_TMP/nginx/nginx.log" ||
+		fail "range not named: $(cat "$TEST_TMP/nginx/nginx.log")"
 }

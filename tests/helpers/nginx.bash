@@ -10,8 +10,12 @@
 #                               and, on 127.0.0.1:$NGINX_TLS_PORT, the
 #                               certificate STOREDIR/certs/SNI.pem
 # nginx_stop                    stop it (safe when already dead)
+# nginx_stamp                   the PID of the running nginx and its start
+#                               time: equal only for the same process
 # served_cert NAME              PEM of the leaf served for SNI NAME
 # served_serial NAME            its serial, hex as openssl prints it
+#                               (NAME '' for a client that sends no SNI,
+#                               as for served_cert and served_chain)
 # served_chain NAME             PEM of every certificate served for NAME
 # served_verify NAME ROOTPEM    succeeds when the served chain verifies up
 #                               to ROOTPEM (e.g. from pebble_root) for NAME
@@ -126,12 +130,25 @@ _nginx_listening() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$NGINX_TLS_PORT") 2>/dev/null
 }
 
-# _served NAME [s_client options]: the handshake's output for SNI NAME.
+# _served NAME [s_client options]: the handshake's output for SNI NAME,
+# or with no SNI at all when NAME is empty.
 _served() {
-	local name=$1
+	local -a sni=(-servername "$1")
+	[[ -n $1 ]] || sni=(-noservername)
 	shift
 	timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_TLS_PORT" \
-		-servername "$name" "$@" </dev/null 2>/dev/null
+		"${sni[@]}" "$@" </dev/null 2>/dev/null
+}
+
+# Field 22 of /proc/PID/stat is the start time, in clock ticks.
+nginx_stamp() {
+	local pid stat
+	pid=$(<"$TEST_TMP/nginx${NGINX_INSTANCE:+-$NGINX_INSTANCE}/harness.pid")
+	read -r stat <"/proc/$pid/stat" || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split into fields on purpose
+	set -- $stat
+	echo "$pid ${20}"
 }
 
 served_cert() {
