@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "authz.h"
+#include "ident.h"
 #include "order.h"
 #include "poll.h"
 #include "state.h"
@@ -204,6 +205,14 @@ authz_check(json_t *doc, const struct authz_opts *o, const char *step)
 			state_fail(doc, step, STATE_ERR_INPUT, NULL,
 			    "authorizations[%zu]: %s is not one of the"
 			    " document's identifiers", i, name);
+			return -1;
+		}
+		/* RFC 8738 section 7: no DNS to put a TXT record in. */
+		if (ident_ip_family(name) != 0 && strcmp(o->type, "dns-01") ==
+		    0) {
+			state_fail(doc, step, ACME_ERR("unsupportedIdentifier"),
+			    name, "an IP address can only be validated with"
+			    " http-01 or tls-alpn-01, not dns-01");
 			return -1;
 		}
 		if (json_is_true(json_object_get(z, "wildcard")) &&

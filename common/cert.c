@@ -20,6 +20,7 @@
 
 #include "diag.h"
 #include "cert.h"
+#include "ident.h"
 #include "jws.h"
 
 #define CERT_BEGIN	"-----BEGIN CERTIFICATE-----"
@@ -48,38 +49,51 @@ cert_names_ok(const json_t *names, char *why, size_t whylen)
 	return 0;
 }
 
-/* Adds subject CN (when it fits) and the DNS SAN extension to req. */
+/*
+ * Adds subject CN and the SAN extension to req: a dNSName per DNS name, an
+ * iPAddress per address (RFC 8738 section 4). The CN is the first DNS
+ * name when it fits: CAs take it as a name to validate, and an address
+ * there is not what RFC 5280 means by a name.
+ */
 static int
 cert_csr_names(X509_REQ *req, const json_t *names)
 {
 	X509_NAME *subj = NULL;
 	GENERAL_NAMES *gens = NULL;
 	GENERAL_NAME *gn = NULL;
-	ASN1_IA5STRING *ia5 = NULL;
+	ASN1_STRING *str = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
-	const char *first = json_string_value(json_array_get(names, 0));
-	size_t i;
+	const char *cn = NULL, *name;
+	unsigned char ip[16];
+	size_t i, iplen;
 	json_t *v;
 	int rc = -1;
 
 	if ((subj = X509_NAME_new()) == NULL)
 		goto out;
-	if (strlen(first) <= CERT_CN_MAX &&
+	json_array_foreach(names, i, v)
+		if (cn == NULL && ident_ip_family(json_string_value(v)) == 0)
+			cn = json_string_value(v);
+	if (cn != NULL && strlen(cn) <= CERT_CN_MAX &&
 	    X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)first, -1, -1, 0) != 1)
+	    (const unsigned char *)cn, -1, -1, 0) != 1)
 		goto out;
 	if (X509_REQ_set_subject_name(req, subj) != 1)
 		goto out;
 	if ((gens = sk_GENERAL_NAME_new_null()) == NULL)
 		goto out;
 	json_array_foreach(names, i, v) {
+		name = json_string_value(v);
+		iplen = ident_ip_bytes(name, ip);
 		if ((gn = GENERAL_NAME_new()) == NULL ||
-		    (ia5 = ASN1_IA5STRING_new()) == NULL ||
-		    ASN1_STRING_set(ia5, json_string_value(v),
-		    (int)json_string_length(v)) != 1)
+		    (str = iplen > 0 ? ASN1_OCTET_STRING_new() :
+		    ASN1_IA5STRING_new()) == NULL ||
+		    (iplen > 0 ? ASN1_STRING_set(str, ip, (int)iplen) :
+		    ASN1_STRING_set(str, name, (int)strlen(name))) != 1)
 			goto out;
-		GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-		ia5 = NULL; /* now owned by gn */
+		GENERAL_NAME_set0_value(gn, iplen > 0 ? GEN_IPADD : GEN_DNS,
+		    str);
+		str = NULL; /* now owned by gn */
 		if (sk_GENERAL_NAME_push(gens, gn) == 0)
 			goto out;
 		gn = NULL; /* now owned by gens */
@@ -90,7 +104,7 @@ cert_csr_names(X509_REQ *req, const json_t *names)
 	rc = 0;
 out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	ASN1_IA5STRING_free(ia5);
+	ASN1_STRING_free(str);
 	GENERAL_NAME_free(gn);
 	GENERAL_NAMES_free(gens);
 	X509_NAME_free(subj);
@@ -450,35 +464,53 @@ cert_escape(const unsigned char *s, size_t len, char *buf, size_t buflen)
 	buf[o] = '\0';
 }
 
-/* The i-th SAN when it is a DNS name, else NULL; borrowed from gens. */
-static const ASN1_IA5STRING *
-cert_gens_dns(const GENERAL_NAMES *gens, int i)
+/*
+ * The i-th SAN as text in *s, *len when it is a DNS name (borrowed from
+ * gens) or an IP address (canonical text in ip, ident.h); 0 for other
+ * kinds, which are not names.
+ */
+static int
+cert_gens_name(const GENERAL_NAMES *gens, int i, const unsigned char **s,
+    size_t *len, char *ip, size_t iplen)
 {
+	const ASN1_STRING *v;
 	int type = -1;
-	const ASN1_IA5STRING *dns;
 
-	dns = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i), &type);
-	return type == GEN_DNS ? dns : NULL;
+	v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i), &type);
+	if (type == GEN_DNS) {
+		*s = ASN1_STRING_get0_data(v);
+		*len = (size_t)ASN1_STRING_length(v);
+		return 1;
+	}
+	if (type != GEN_IPADD)
+		return 0;
+	/* An address of another length can never match: shown as hex. */
+	if (ident_ip_text(ASN1_STRING_get0_data(v),
+	    (size_t)ASN1_STRING_length(v), ip, iplen) == NULL)
+		snprintf(ip, iplen, "(iPAddress of %d octets)",
+		    ASN1_STRING_length(v));
+	*s = (const unsigned char *)ip;
+	*len = strlen(ip);
+	return 1;
 }
 
-/* 1 when name is one of the DNS SANs in gens (NULL: none). */
+/* 1 when name is one of the DNS or IP SANs in gens (NULL: none). */
 static int
 cert_gens_has(const GENERAL_NAMES *gens, const char *name)
 {
-	const ASN1_IA5STRING *dns;
+	const unsigned char *s;
+	char ip[64];
+	size_t len;
 	int i;
 
-	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		if ((dns = cert_gens_dns(gens, i)) == NULL)
-			continue;
-		if (cert_name_eq(ASN1_STRING_get0_data(dns),
-		    (size_t)ASN1_STRING_length(dns), name))
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+		if (cert_gens_name(gens, i, &s, &len, ip, sizeof(ip)) &&
+		    cert_name_eq(s, len, name))
 			return 1;
-	}
 	return 0;
 }
 
-/* 1 when the DNS name s[0..len) is one of names. */
+/* 1 when the name s[0..len) is one of names. */
 static int
 cert_names_has(const json_t *names, const unsigned char *s, size_t len)
 {
@@ -491,15 +523,15 @@ cert_names_has(const json_t *names, const unsigned char *s, size_t len)
 	return 0;
 }
 
-/* The DNS SANs of x as a set must equal names, case-insensitively. */
+/* The DNS and IP SANs of x as a set must equal names, case-insensitively. */
 static int
 cert_match_names(X509 *x, const json_t *names, char *why, size_t whylen)
 {
 	GENERAL_NAMES *gens = NULL;
-	const ASN1_IA5STRING *dns;
+	const unsigned char *san;
 	const char *name;
-	char esc[4 * 253 + 1];
-	size_t i;
+	char esc[4 * 253 + 1], ip[64];
+	size_t i, len;
 	json_t *v;
 	int crit = 0, j, rc = -1;
 
@@ -520,12 +552,10 @@ cert_match_names(X509 *x, const json_t *names, char *why, size_t whylen)
 		}
 	}
 	for (j = 0; j < sk_GENERAL_NAME_num(gens); j++) {
-		if ((dns = cert_gens_dns(gens, j)) == NULL)
+		if (!cert_gens_name(gens, j, &san, &len, ip, sizeof(ip)))
 			continue;
-		if (!cert_names_has(names, ASN1_STRING_get0_data(dns),
-		    (size_t)ASN1_STRING_length(dns))) {
-			cert_escape(ASN1_STRING_get0_data(dns),
-			    (size_t)ASN1_STRING_length(dns), esc, sizeof(esc));
+		if (!cert_names_has(names, san, len)) {
+			cert_escape(san, len, esc, sizeof(esc));
 			diag_why(why, whylen, "certificate names differ from "
 			    "the order: extra %s", esc);
 			goto out;

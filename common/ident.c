@@ -7,6 +7,8 @@
  * what is left, so the common mistakes get a plain reason rather than a
  * libidn2 message.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +170,148 @@ ident_shape(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * RFC 5952 section 4 text of an IPv6 address: lower-case hex without
+ * leading zeros, the longest run of two or more zero fields (the first
+ * of equal runs) as "::", never the dotted form. glibc's inet_ntop()
+ * writes "::1.2.3.4" for some addresses, which other programs (and CAs)
+ * do not; so the text is made here.
+ */
+static void
+ident_ip6_text(const unsigned char *a, char *buf, size_t len)
+{
+	unsigned w[8];
+	int i, j, run = -1, runlen = 0;
+	size_t o = 0;
+
+	for (i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	for (i = 0; i < 8; i++) {
+		if (w[i] != 0)
+			continue;
+		for (j = i; j < 8 && w[j] == 0; j++)
+			;
+		if (j - i >= 2 && j - i > runlen) {
+			run = i;
+			runlen = j - i;
+		}
+		i = j;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < 8 && o < len; i++) {
+		if (i == run) {
+			o += (size_t)snprintf(buf + o, len - o, "::");
+			i += runlen - 1;
+			continue;
+		}
+		o += (size_t)snprintf(buf + o, len - o, "%s%x",
+		    i > 0 && i != run + runlen ? ":" : "", w[i]);
+	}
+}
+
+/*
+ * 1 when name has the shape of an address: a colon, or digits and dots
+ * ending in a digit ("1.2.3.4." stays a DNS name, refused as one).
+ */
+static int
+ident_ip_shape(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strchr(name, ':') != NULL || (n > 0 &&
+	    strspn(name, "0123456789.") == n && name[n - 1] != '.');
+}
+
+/*
+ * The canonical text of an address-shaped name, or NULL with why. Only
+ * the strict forms inet_pton() reads are addresses.
+ */
+static char *
+ident_ip_parse(const char *name, char *why, size_t whylen)
+{
+	unsigned char a[16];
+	char buf[INET6_ADDRSTRLEN], *res;
+
+	if (strchr(name, ':') == NULL) {
+		if (inet_pton(AF_INET, name, a) != 1) {
+			diag_why(why, whylen, "not an IPv4 address (four "
+			    "decimal parts, no leading zeros)");
+			return NULL;
+		}
+		if (inet_ntop(AF_INET, a, buf, sizeof(buf)) == NULL) {
+			diag_why(why, whylen, "cannot write the address");
+			return NULL;
+		}
+	} else {
+		if (strchr(name, '%') != NULL) {
+			diag_why(why, whylen, "IPv6 address with a zone index");
+			return NULL;
+		}
+		if (inet_pton(AF_INET6, name, a) != 1) {
+			diag_why(why, whylen, "not an IPv6 address");
+			return NULL;
+		}
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+			diag_why(why, whylen, "IPv4-mapped IPv6 address: "
+			    "write the IPv4 address");
+			return NULL;
+		}
+		ident_ip6_text(a, buf, sizeof(buf));
+	}
+	if ((res = strdup(buf)) == NULL)
+		diag_why(why, whylen, "out of memory");
+	return res;
+}
+
+char *
+ident_ip_text(const unsigned char *a, size_t len, char *buf, size_t buflen)
+{
+	if (buflen < INET6_ADDRSTRLEN)
+		return NULL;
+	if (len == 4)
+		return inet_ntop(AF_INET, a, buf, (socklen_t)buflen) != NULL ?
+		    buf : NULL;
+	if (len != 16)
+		return NULL;
+	ident_ip6_text(a, buf, buflen);
+	return buf;
+}
+
+char *
+ident_ip(const char *name)
+{
+	char why[8];
+
+	return name != NULL && *name != '\0' && ident_ip_shape(name) ?
+	    ident_ip_parse(name, why, sizeof(why)) : NULL;
+}
+
+size_t
+ident_ip_bytes(const char *name, unsigned char *buf)
+{
+	if (name == NULL)
+		return 0;
+	if (inet_pton(AF_INET, name, buf) == 1)
+		return 4;
+	if (strchr(name, '%') == NULL && inet_pton(AF_INET6, name, buf) == 1)
+		return 16;
+	return 0;
+}
+
+int
+ident_ip_family(const char *name)
+{
+	unsigned char a[16];
+
+	switch (ident_ip_bytes(name, a)) {
+	case 4:
+		return AF_INET;
+	case 16:
+		return AF_INET6;
+	}
+	return 0;
+}
+
 /* Lower-cased copy without one trailing dot; NULL on allocation failure. */
 static char *
 ident_fold(const char *name)
@@ -216,6 +360,10 @@ ident_normalize(const char *name, char *why, size_t whylen)
 		diag_why(why, whylen, "empty name");
 		goto out;
 	}
+	if (ident_ip_shape(name)) {
+		res = ident_ip_parse(name, why, whylen);
+		goto out;
+	}
 	if (ident_screen(name, &ascii, why, whylen) == -1)
 		goto out;
 	if ((folded = ident_fold(name)) == NULL) {
@@ -226,6 +374,12 @@ ident_normalize(const char *name, char *why, size_t whylen)
 		goto out;
 	wild = strncmp(folded, "*.", 2) == 0 ? 2 : 0;
 	rest = folded + wild;
+	if (wild && ident_ip_shape(rest) && (res = ident_ip(rest)) != NULL) {
+		free(res);
+		res = NULL;
+		diag_why(why, whylen, "a wildcard cannot cover an IP address");
+		goto out;
+	}
 	max = IDENT_NAME_MAX - wild;
 	/* Our own reasons first while the octet counts are still exact. */
 	if (ascii && ident_ldh(rest, max, why, whylen) == -1)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
 #include "order.h"
 #include "state.h"
 
@@ -82,9 +83,11 @@ order_request(const json_t *doc, const char *profile, const char *replaces)
 	if ((req = json_pack("{s:[]}", "identifiers")) == NULL)
 		return NULL;
 	ids = json_object_get(req, "identifiers");
+	/* RFC 8738: an address is an "ip" identifier. */
 	json_array_foreach(json_object_get(doc, "identifiers"), i, v)
 		json_array_append_new(ids, json_pack("{s:s, s:O}", "type",
-		    "dns", "value", v));
+		    ident_ip_family(json_string_value(v)) != 0 ? "ip" : "dns",
+		    "value", v));
 	if (profile != NULL)
 		json_object_set_new(req, "profile", json_string(profile));
 	if (replaces != NULL)
@@ -205,16 +208,25 @@ order_authz_record(const char *url, const json_t *z, json_t **problem)
 	static const char *const keys[] = { "status", "expires", NULL };
 	json_t *rec, *cs, *c, *v;
 	const char *id;
+	char *ip = NULL;
 	size_t i;
 
+	/*
+	 * An address is kept in canonical text, so that it compares equal to
+	 * the document's whatever form the CA writes it in.
+	 */
 	id = state_str(json_object_get(z, "identifier"), "value");
+	if (id != NULL && (ip = ident_ip(id)) != NULL)
+		id = ip;
 	if (id == NULL || state_str(z, "status") == NULL ||
 	    (rec = json_pack("{s:s, s:s, s:[]}", "url", url, "identifier", id,
 	    "challenges")) == NULL) {
+		free(ip);
 		*problem = acme_problem(STATE_ERR_RESPONSE,
 		    "%s: not an authorization", url);
 		return NULL;
 	}
+	free(ip);
 	order_copy(rec, z, keys);
 	if (json_is_true(json_object_get(z, "wildcard")))
 		json_object_set_new(rec, "wildcard", json_true());

@@ -212,6 +212,16 @@ preflight_points(struct preflight *pf, json_t *doc, const char *step,
 
 	if (preflight_is_host(name, pf))
 		return 0;
+	/* An address points at itself: it must be one of ours. */
+	if (ident_ip_family(name) != 0) {
+		r.addr[0].family = ident_ip_family(name);
+		(void)ident_ip_bytes(name, r.addr[0].a);
+		if (preflight_in_nets(pf, &r.addr[0]))
+			return 0;
+		state_fail(doc, step, STATE_ERR_NOT_POINTED, name, "%s: an "
+		    "address not in %s", name, pf->list);
+		return -1;
+	}
 	if (dns_resolve(pf->dns, name, preflight_is_host, pf, &r) ==
 	    DNS_FAIL) {
 		state_fail(doc, step, STATE_ERR_RESOLVER, name, "%s", r.why);
@@ -352,7 +362,8 @@ preflight_check(struct preflight *pf, json_t *doc, const char *step)
 		if (pf->nnets + pf->nhosts > 0 && !ident_is_wildcard(name) &&
 		    preflight_points(pf, doc, step, name) != 0)
 			return -1;
-		if (pf->caa_identity != NULL &&
+		/* CAA (RFC 8659) is a DNS record: addresses have none. */
+		if (pf->caa_identity != NULL && ident_ip_family(name) == 0 &&
 		    preflight_caa(pf, doc, step, name) != 0)
 			return -1;
 	}

@@ -8,6 +8,7 @@
 
 #include "acme.h"
 #include "conf.h"
+#include "ident.h"
 #include "selfcheck.h"
 #include "state.h"
 
@@ -58,7 +59,10 @@ selfcheck_free(struct selfcheck *sc)
 	sc->dns = NULL;
 }
 
-/* One GET of url with name:port pinned to addr; curl's result. */
+/*
+ * One GET of url with name:port pinned to addr (pin NULL: url has an
+ * address); curl's result.
+ */
 static CURLcode
 selfcheck_get(const char *url, const char *pin, struct selfcheck_body *b,
     long *status)
@@ -68,8 +72,8 @@ selfcheck_get(const char *url, const char *pin, struct selfcheck_body *b,
 	CURL *h = NULL;
 
 	*status = 0;
-	if ((resolve = curl_slist_append(NULL, pin)) == NULL ||
-	    (h = curl_easy_init()) == NULL)
+	if ((pin != NULL && (resolve = curl_slist_append(NULL, pin)) ==
+	    NULL) || (h = curl_easy_init()) == NULL)
 		goto out;
 	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_RESOLVE, resolve)) != CURLE_OK ||
@@ -103,16 +107,23 @@ selfcheck_http01(struct selfcheck *sc, const char *name, const char *token,
 	char url[512], pin[512], addr[64], port[8] = "";
 	long status;
 	CURLcode rc;
-	int ret = -1;
+	int ret = -1, ip = ident_ip_family(name);
 
-	if (dns_resolve(sc->dns, name, NULL, NULL, &r) == DNS_FAIL) {
+	/* An address is fetched from itself, as the CA does (RFC 8738). */
+	if (ip != 0) {
+		memset(&r, 0, sizeof(r));
+		r.naddr = 1;
+		r.addr[0].family = ip;
+		(void)ident_ip_bytes(name, r.addr[0].a);
+	} else if (dns_resolve(sc->dns, name, NULL, NULL, &r) == DNS_FAIL) {
 		*problem = acme_problem(STATE_ERR_RESOLVER, "%s", r.why);
 		return -1;
 	}
 	if (sc->port != 80)
 		snprintf(port, sizeof(port), ":%u", sc->port);
-	snprintf(url, sizeof(url), "http://%s%s/.well-known/acme-challenge/%s",
-	    name, port, token);
+	snprintf(url, sizeof(url), ip == AF_INET6 ?
+	    "http://[%s]%s/.well-known/acme-challenge/%s" :
+	    "http://%s%s/.well-known/acme-challenge/%s", name, port, token);
 	if (r.naddr == 0) {
 		*problem = acme_problem(STATE_ERR_SELF_CHECK, "%s: no address "
 		    "to fetch %s from", name, url);
@@ -125,7 +136,7 @@ selfcheck_http01(struct selfcheck *sc, const char *name, const char *token,
 		*problem = acme_problem(STATE_ERR_LOCAL, "out of memory");
 		return -1;
 	}
-	rc = selfcheck_get(url, pin, b, &status);
+	rc = selfcheck_get(url, ip != 0 ? NULL : pin, b, &status);
 	while (b->len > 0 && strchr(" \t\r\n", b->buf[b->len - 1]) != NULL)
 		b->buf[--b->len] = '\0';
 	if (status >= 300 && status < 400)

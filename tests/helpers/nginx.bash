@@ -85,7 +85,8 @@ load_module /usr/share/nginx/modules/ngx_http_lua_module.so;"
 
 # _nginx_site WEBROOT STORE: scripts/nginx-acmepipe.conf made to run here:
 # "listen 80" and "listen 443" become 127.0.0.1 and HTTP01_PORT or
-# NGINX_TLS_PORT, IPv6 listens are dropped (a test host may have no IPv6),
+# NGINX_TLS_PORT, IPv6 listens are dropped (a test host may have no IPv6)
+# or with NGINX_IPV6=1 become [::1] and the same ports,
 # /var/www/html becomes WEBROOT and /var/lib/acmepipe/store STORE. Fails
 # when a directive names another system path or keeps a port, so a change
 # to the user's file cannot make the tests bind port 80 or write /var/log.
@@ -98,8 +99,13 @@ _nginx_site() {
 		echo "nginx_start: a path unfit for nginx.conf: $webroot, $store" >&2
 		return 1
 	fi
+	local v6='/^[[:space:]]*listen[[:space:]]+\[::\]/d'
+	if [[ -n ${NGINX_IPV6:-} ]]; then
+		v6="s/^([[:space:]]*listen[[:space:]]+)\\[::\\]:80([[:space:];])/\\1[::1]:$HTTP01_PORT\\2/
+s/^([[:space:]]*listen[[:space:]]+)\\[::\\]:443([[:space:];])/\\1[::1]:$NGINX_TLS_PORT\\2/"
+	fi
 	site=$(sed -E \
-		-e '/^[[:space:]]*listen[[:space:]]+\[::\]/d' \
+		-e "$v6" \
 		-e "s/^([[:space:]]*listen[[:space:]]+)80([[:space:];])/\\1127.0.0.1:$HTTP01_PORT\\2/" \
 		-e "s/^([[:space:]]*listen[[:space:]]+)443([[:space:];])/\\1127.0.0.1:$NGINX_TLS_PORT\\2/" \
 		"$file") || return 1
@@ -110,7 +116,7 @@ _nginx_site() {
 	done
 	left=$(sed -e 's/#.*//' -e 's/--.*//' -e 's,/var/lib/acmepipe/store[/"],,g' \
 		-e 's,/var/www/html[;/],,g' -e 's,"/usr/share/acmepipe/lua/?.lua;;",,' <<<"$site" |
-		grep -E '/(var|etc|run|usr)/|listen[[:space:]]+[^1[:space:]]') || true
+		grep -E '/(var|etc|run|usr)/|listen[[:space:]]+[^1[[:space:]]|listen[[:space:]]+\[[^:]|listen[[:space:]]+\[::\]') || true
 	site=${site//\/var\/lib\/acmepipe\/store/"$store"}
 	site=${site//\/var\/www\/html/"$webroot"}
 	site=${site//\/usr\/share\/acmepipe\/lua/"$lua"}

@@ -82,18 +82,28 @@ static char *
 san_list(const GENERAL_NAMES *gens)
 {
 	char *s = calloc(1, 4096);
-	const ASN1_IA5STRING *dns;
-	int i, type;
+	const ASN1_STRING *v;
+	const unsigned char *a;
+	int i, j, type;
 
 	CHECK(s != NULL, "calloc");
 	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		dns = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i),
+		v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(gens, i),
 		    &type);
-		CHECK(type == GEN_DNS, "SAN %d is not a DNS name", i);
+		CHECK(type == GEN_DNS || type == GEN_IPADD,
+		    "SAN %d is neither a DNS name nor an address", i);
 		if (i > 0)
 			strcat(s, ",");
-		strncat(s, (const char *)ASN1_STRING_get0_data(dns),
-		    (size_t)ASN1_STRING_length(dns));
+		if (type == GEN_DNS) {
+			strncat(s, (const char *)ASN1_STRING_get0_data(v),
+			    (size_t)ASN1_STRING_length(v));
+			continue;
+		}
+		/* An address as "IP:" and its octets in hex. */
+		strcat(s, "IP:");
+		a = ASN1_STRING_get0_data(v);
+		for (j = 0; j < ASN1_STRING_length(v); j++)
+			snprintf(s + strlen(s), 3, "%02x", a[j]);
 	}
 	return s;
 }
@@ -169,6 +179,17 @@ test_csr(EVP_PKEY *ec, EVP_PKEY *rsa)
 	strcat(longname, ".com"); /* exactly 64: still the CN */
 	names = names_of(longname, NULL);
 	check_csr(ec, names, longname, longname, NID_ecdsa_with_SHA256);
+	json_decref(names);
+
+	/* Addresses are iPAddress SANs (RFC 8738); the CN a DNS name. */
+	names = names_of("192.0.2.1", "example.com");
+	CHECK(json_array_append_new(names, json_string("2001:db8::1")) == 0,
+	    "append");
+	check_csr(ec, names, "example.com", "IP:c0000201,example.com,"
+	    "IP:20010db8000000000000000000000001", NID_ecdsa_with_SHA256);
+	json_decref(names);
+	names = names_of("192.0.2.1", NULL);
+	check_csr(ec, names, NULL, "IP:c0000201", NID_ecdsa_with_SHA256);
 	json_decref(names);
 
 	bad = json_array();
@@ -315,6 +336,8 @@ test_check_ok(const char *leaf, const char *chain, EVP_PKEY *k)
 	json_t *names;
 
 	names = names_of("www.example.com", "example.com");
+	CHECK(json_array_append_new(names, json_string("192.0.2.1")) == 0,
+	    "append");
 	CHECK(cert_check(leaf, strlen(leaf), k, names, &info, why,
 	    sizeof(why)) == 0, "leaf refused: %s", why);
 	CHECK(cert_check(chain, strlen(chain), k, names, &info, why,
@@ -331,7 +354,8 @@ test_check_ok(const char *leaf, const char *chain, EVP_PKEY *k)
 
 	/* Case-insensitive, order-free, duplicates harmless; NULLs skip. */
 	names = names_of("EXAMPLE.com", "www.Example.COM");
-	CHECK(json_array_append_new(names, json_string("example.com")) == 0,
+	CHECK(json_array_append_new(names, json_string("example.com")) == 0 &&
+	    json_array_append_new(names, json_string("192.0.2.1")) == 0,
 	    "append");
 	CHECK(cert_check(chain, strlen(chain), k, names, NULL, why,
 	    sizeof(why)) == 0, "case: %s", why);
@@ -353,12 +377,22 @@ test_check_refuse(const char *leaf, const char *chain, EVP_PKEY *k,
     EVP_PKEY *other)
 {
 	json_t *names = names_of("www.example.com", "example.com");
-	json_t *fewer = names_of("example.com", NULL);
+	json_t *fewer = names_of("example.com", "192.0.2.1");
 	json_t *more = names_of("example.com", "www.example.com");
+	json_t *noip = names_of("www.example.com", "example.com");
+	json_t *otherip = names_of("www.example.com", "example.com");
 	char *s;
 
-	CHECK(json_array_append_new(more, json_string("evil.example")) == 0,
+	CHECK(json_array_append_new(names, json_string("192.0.2.1")) == 0 &&
+	    json_array_append_new(more, json_string("192.0.2.1")) == 0 &&
+	    json_array_append_new(more, json_string("evil.example")) == 0 &&
+	    json_array_append_new(otherip, json_string("192.0.2.2")) == 0,
 	    "append");
+	/* An iPAddress SAN counts like a name, compared as canonical text. */
+	refuse(__LINE__, chain, strlen(chain), k, noip,
+	    "certificate names differ from the order: extra 192.0.2.1");
+	refuse(__LINE__, chain, strlen(chain), k, otherip,
+	    "certificate names differ from the order: missing 192.0.2.2");
 	refuse(__LINE__, chain, strlen(chain), other, names,
 	    "certificate key does not match the certificate key file");
 	refuse(__LINE__, chain, strlen(chain), k, fewer,
@@ -397,6 +431,8 @@ test_check_refuse(const char *leaf, const char *chain, EVP_PKEY *k,
 	    "certificate 1 of the chain does not parse");
 	json_decref(names);
 	json_decref(fewer);
+	json_decref(noip);
+	json_decref(otherip);
 	json_decref(more);
 }
 

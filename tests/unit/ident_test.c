@@ -111,7 +111,69 @@ test_refuse_shape(void)
 	refuse("*..com", "empty label");
 	refuse("-a.com", "label starts or ends with '-'");
 	refuse("a-.com", "label starts or ends with '-'");
-	refuse("1.2.3.4", "top-level label is all digits");
+	refuse("1.2.3.4.", "top-level label is all digits");
+	refuse("a.123", "top-level label is all digits");
+}
+
+/* Addresses (RFC 8738): canonical text, strict forms only. */
+static void
+test_ip(void)
+{
+	static const struct { const char *in, *out; } ok[] = {
+		{ "127.0.0.1", "127.0.0.1" },
+		{ "::1", "::1" },
+		{ "::", "::" },
+		{ "1::", "1::" },
+		{ "2001:DB8::1", "2001:db8::1" },
+		{ "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1" },
+		/* RFC 5952 4.2.2: a single zero field is not compressed. */
+		{ "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1" },
+		/* 4.2.3: the longest run, the first of equal ones. */
+		{ "2001:0:0:1:0:0:0:1", "2001:0:0:1::1" },
+		{ "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },
+		/* Never the dotted form glibc writes for these. */
+		{ "::1.2.3.4", "::102:304" },
+		{ "::ffff:0:1.2.3.4", "::ffff:0:102:304" },
+	};
+	unsigned char b[16];
+	size_t i;
+	char *s;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		accept(ok[i].in, ok[i].out);
+		if ((s = ident_ip(ok[i].in)) == NULL ||
+		    strcmp(s, ok[i].out) != 0)
+			fail(ok[i].in, "ident_ip gave %s", s ? s : "NULL");
+		free(s);
+		if (ident_ip_family(ok[i].out) == 0)
+			fail(ok[i].out, "not seen as an address");
+	}
+	refuse("01.2.3.4", "not an IPv4 address (four decimal parts, no "
+	    "leading zeros)");
+	refuse("1.2.3", "not an IPv4 address (four decimal parts, no "
+	    "leading zeros)");
+	refuse("256.1.1.1", "not an IPv4 address (four decimal parts, no "
+	    "leading zeros)");
+	refuse("123", "not an IPv4 address (four decimal parts, no "
+	    "leading zeros)");
+	refuse("1::2::3", "not an IPv6 address");
+	refuse("[::1]", "not an IPv6 address");
+	refuse("fe80::1%eth0", "IPv6 address with a zone index");
+	refuse("::ffff:1.2.3.4", "IPv4-mapped IPv6 address: write the IPv4"
+	    " address");
+	refuse("*.1.2.3.4", "a wildcard cannot cover an IP address");
+	/* AF_INET and AF_INET6 (sys/socket.h would clash with accept()). */
+	if (ident_ip_family("127.0.0.1") == 0 || ident_ip_family("::1") == 0 ||
+	    ident_ip_family("127.0.0.1") == ident_ip_family("::1") ||
+	    ident_ip_family("example.com") != 0 ||
+	    ident_ip_family("*.example.com") != 0)
+		fail("127.0.0.1", "wrong families");
+	if (ident_ip_bytes("127.0.0.1", b) != 4 || b[0] != 127 || b[3] != 1 ||
+	    ident_ip_bytes("::1", b) != 16 || b[15] != 1 || b[0] != 0)
+		fail("::1", "wrong bytes");
+	if ((s = ident_ip("example.com")) != NULL)
+		fail("example.com", "seen as an address");
+	free(s);
 }
 
 static void
@@ -191,6 +253,7 @@ main(void)
 	test_refuse_length();
 	test_refuse_idna();
 	test_wildcard();
+	test_ip();
 	/* A short or absent reason buffer truncates, never overflows. */
 	if ((s = ident_normalize("a..b", small, sizeof(small))) != NULL ||
 	    strcmp(small, "empty l") != 0)
