@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "acme.h"
-#include "afile.h"
 #include "jws.h"
 #include "key.h"
 #include "state.h"
@@ -223,12 +222,30 @@ out:
 	return rc;
 }
 
-/* One signed POST; kid when known, jwk otherwise (RFC 8555 6.2). */
-static int
-acme_post_once(struct acme *a, const char *url, const char *payload,
-    struct http_response *r, json_t **problem)
+char *
+acme_sign(const struct acme_signer *s, const char *url, const char *nonce,
+    const char *payload)
 {
-	json_t *hdr = NULL;
+	json_t *hdr;
+	char *body = NULL;
+
+	if ((hdr = json_pack("{s:s}", "url", url)) == NULL)
+		return NULL;
+	if ((nonce == NULL || json_object_set_new(hdr, "nonce",
+	    json_string(nonce)) == 0) &&
+	    (s->kid != NULL ? json_object_set_new(hdr, "kid",
+	    json_string(s->kid)) : json_object_set_new(hdr, "jwk",
+	    jws_jwk(s->key))) == 0)
+		body = jws_sign(s->key, hdr, payload);
+	json_decref(hdr);
+	return body;
+}
+
+/* One POST signed by s (RFC 8555 6.2), with the session's next nonce. */
+static int
+acme_post_once(struct acme *a, const struct acme_signer *s, const char *url,
+    const char *payload, struct http_response *r, json_t **problem)
+{
 	char *body = NULL, why[512];
 	int herr, rc = -1;
 
@@ -239,11 +256,7 @@ acme_post_once(struct acme *a, const char *url, const char *payload,
 	}
 	if (acme_get_nonce(a, problem) != 0)
 		return -1;
-	hdr = json_pack("{s:s, s:s}", "nonce", a->nonce, "url", url);
-	if (hdr == NULL || (a->kid != NULL ? json_object_set_new(hdr, "kid",
-	    json_string(a->kid)) : json_object_set_new(hdr, "jwk",
-	    jws_jwk(a->key))) != 0 ||
-	    (body = jws_sign(a->key, hdr, payload)) == NULL) {
+	if ((body = acme_sign(s, url, a->nonce, payload)) == NULL) {
 		*problem = acme_problem(STATE_ERR_LOCAL, "cannot sign request");
 		goto out;
 	}
@@ -261,7 +274,6 @@ acme_post_once(struct acme *a, const char *url, const char *payload,
 	}
 	rc = 0;
 out:
-	json_decref(hdr);
 	free(body);
 	return rc;
 }
@@ -274,39 +286,34 @@ acme_problem_is(const json_t *problem, const char *type)
 	return t != NULL && strcmp(t, type) == 0;
 }
 
-static int acme_account(struct acme *, int, json_t **);
-
 /*
- * A cached account URL the CA refuses is stale (a CA that forgot the
- * account, a cache copied from elsewhere): CAs answer accountDoesNotExist,
- * unauthorized or malformed for an unknown kid.
+ * The POST loop: s signs when not NULL, else the account (its URL once
+ * known, its JWK before). badNonce is retried with the CA's fresh nonce,
+ * a short 503 waited out, and a refusal of the account handed once to
+ * a->recover, which may have found the account again or its new key.
  */
 static int
-acme_stale_kid(const struct acme *a, const json_t *problem)
+acme_post_as(struct acme *a, const struct acme_signer *s, const char *url,
+    json_t *payload, struct http_response *r, json_t **problem)
 {
-	return a->kid_cached && (acme_problem_is(problem,
-	    ACME_ERR("accountDoesNotExist")) || acme_problem_is(problem,
-	    ACME_ERR("unauthorized")) || acme_problem_is(problem, ACME_ERR("malformed")));
-}
-
-int
-acme_post(struct acme *a, const char *url, json_t *payload,
-    struct http_response *r, json_t **problem)
-{
+	struct acme_signer acct;
+	json_t *fixed = NULL;
 	char *ps = NULL;
-	int i, rc = -1, busy = 0;
+	int i, rc = -1, busy = 0, recovered = 0, f;
 
 	/* The account was lost on the way (see below): find it first. */
-	if (a->kid == NULL && a->key_path != NULL && !a->in_login &&
-	    acme_account(a, 0, problem) != 0)
+	if (s == NULL && a->kid == NULL && a->recover != NULL &&
+	    !a->in_login && a->recover(a, NULL, problem) != 1)
 		return -1;
 	if (payload != NULL && (ps = json_dumps(payload, JSON_COMPACT)) == NULL)
 		return -1;
 	for (i = 0; i <= ACME_NONCE_RETRIES; i++) {
 		json_decref(*problem);
 		*problem = NULL;
-		if ((rc = acme_post_once(a, url, ps != NULL ? ps : "", r,
-		    problem)) == 0)
+		acct.key = a->key;
+		acct.kid = a->kid;
+		if ((rc = acme_post_once(a, s != NULL ? s : &acct, url,
+		    ps != NULL ? ps : "", r, problem)) == 0)
 			break;
 		if (acme_problem_is(*problem, ACME_ERR("badNonce")))
 			continue;
@@ -316,25 +323,40 @@ acme_post(struct acme *a, const char *url, json_t *payload,
 			sleep((unsigned)(r->retry_after > 0 ? r->retry_after : 1));
 			continue;
 		}
-		if (acme_stale_kid(a, *problem)) {
-			/* Look the account up once, again, then retry. */
-			free(a->kid);
-			a->kid = NULL;
-			a->kid_cached = 0;
-			json_decref(*problem);
-			*problem = NULL;
-			if ((rc = acme_account(a, 0, problem)) != 0)
-				break;
+		if (s != NULL || a->in_login || a->recover == NULL ||
+		    recovered++ > 0 || r->status < 400)
+			break;
+		if ((f = a->recover(a, *problem, &fixed)) == 1)
 			continue;
+		if (f == -1) {
+			json_decref(*problem);
+			*problem = fixed;
+			fixed = NULL;
 		}
 		break;
 	}
-	if (rc == 0 && !a->in_login)
-		a->kid_cached = 0; /* the CA accepted it */
 	free(ps);
 	return rc;
 }
 
+int
+acme_post(struct acme *a, const char *url, json_t *payload,
+    struct http_response *r, json_t **problem)
+{
+	int rc = acme_post_as(a, NULL, url, payload, r, problem);
+
+	if (rc == 0 && !a->in_login)
+		a->kid_cached = 0; /* the CA accepted it */
+	return rc;
+}
+
+int
+acme_post_signed(struct acme *a, const struct acme_signer *s,
+    const char *url, json_t *payload, struct http_response *r,
+    json_t **problem)
+{
+	return acme_post_as(a, s, url, payload, r, problem);
+}
 
 static int
 acme_post_json_all(struct acme *a, const char *url, json_t *payload,
@@ -420,222 +442,3 @@ acme_close(struct acme *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/*
- * The account URL cache: KEY.account beside the key, a JSON object mapping
- * directory URL to account URL, so that thousands of runs in parallel do
- * not each ask the CA. Replaced atomically; a lost race only rewrites the
- * same content.
- */
-static int
-acme_cache_path(const char *key_path, char *buf, size_t len)
-{
-	return snprintf(buf, len, "%s.account", key_path) >= (int)len ? -1 : 0;
-}
-
-static void
-acme_cache_read(struct acme *a, const char *key_path)
-{
-	char path[PATH_MAX];
-	json_t *c;
-	const char *url;
-
-	if (acme_cache_path(key_path, path, sizeof(path)) != 0 ||
-	    (c = json_load_file(path, 0, NULL)) == NULL)
-		return;
-	if ((url = state_str(c, a->dir_url)) != NULL &&
-	    (a->kid = strdup(url)) != NULL)
-		a->kid_cached = 1;
-	json_decref(c);
-}
-
-/*
- * Not durable (afile.h): a cache lost to a power cut is rebuilt with
- * onlyReturnExisting.
- */
-static int
-acme_cache_write(struct acme *a, const char *key_path)
-{
-	char path[PATH_MAX], why[64];
-	struct afile_chunk c[2];
-	char *text = NULL;
-	json_t *m;
-	int rc = -1;
-
-	if (acme_cache_path(key_path, path, sizeof(path)) != 0)
-		return -1;
-	if ((m = json_load_file(path, 0, NULL)) == NULL || !json_is_object(m)) {
-		json_decref(m);
-		m = json_object();
-	}
-	if (m == NULL || json_object_set_new(m, a->dir_url,
-	    json_string(a->kid)) != 0 ||
-	    (text = json_dumps(m, JSON_COMPACT)) == NULL)
-		goto out;
-	c[0].p = text;
-	c[0].len = strlen(text);
-	c[1].p = "\n";
-	c[1].len = 1;
-	rc = afile_write(path, NULL, NULL, c, 2, 0600, (gid_t)-1, 0, NULL, why,
-	    sizeof(why));
-out:
-	free(text);
-	json_decref(m);
-	return rc;
-}
-
-/* Posts req to newAccount; the account URL (Location) becomes a->kid. */
-static int
-acme_new_account(struct acme *a, json_t *req, json_t **problem)
-{
-	json_t *acct = NULL;
-	char *loc = NULL;
-	int rc = -1;
-
-	if (acme_post_json(a, acme_dir_url(a, "newAccount"), req, &acct, &loc,
-	    problem) != 0)
-		goto out;
-	if (loc == NULL) {
-		*problem = acme_problem(STATE_ERR_RESPONSE,
-		    "newAccount answered without Location");
-		goto out;
-	}
-	a->kid = loc;
-	loc = NULL;
-	rc = 0;
-out:
-	json_decref(acct);
-	free(loc);
-	return rc;
-}
-
-/* newAccount with onlyReturnExisting: the account URL of a known key. */
-static int
-acme_lookup(struct acme *a, json_t **problem)
-{
-	json_t *req;
-	int rc;
-
-	if ((req = json_pack("{s:b}", "onlyReturnExisting", 1)) == NULL)
-		return -1;
-	rc = acme_new_account(a, req, problem);
-	json_decref(req);
-	return rc;
-}
-
-static int
-acme_register(struct acme *a, const struct acme_account_opts *o,
-    json_t **problem)
-{
-	json_t *req = NULL, *eab;
-	int rc = -1;
-
-	if (!o->agree_tos) {
-		*problem = acme_problem(STATE_ERR_LOCAL, "%s: no account at %s"
-		    " for this key; registering needs --agree-tos", o->key_path,
-		    a->dir_url);
-		return -1;
-	}
-	if ((req = json_pack("{s:b}", "termsOfServiceAgreed", 1)) == NULL)
-		return -1;
-	if (o->contact != NULL && json_object_set_new(req, "contact",
-	    json_pack("[s]", o->contact)) != 0)
-		goto out;
-	if (o->eab_kid != NULL && o->eab_hmac != NULL) {
-		eab = jws_eab(o->eab_kid, o->eab_hmac,
-		    acme_dir_url(a, "newAccount"), a->key);
-		if (eab == NULL) {
-			*problem = acme_problem(STATE_ERR_LOCAL,
-			    "cannot make the external account binding"
-			    " (is --eab-hmac-key base64url?)");
-			goto out;
-		}
-		json_object_set_new(req, "externalAccountBinding", eab);
-	}
-	rc = acme_new_account(a, req, problem);
-out:
-	json_decref(req);
-	return rc;
-}
-
-/* Loads the key, or creates it; *created says which. */
-static int
-acme_load_key(struct acme *a, const char *path, int *created,
-    json_t **problem)
-{
-	char why[512];
-	EVP_PKEY *k = NULL;
-	int w;
-
-	*created = 0;
-	if (access(path, F_OK) != 0 && errno == ENOENT) {
-		if ((k = key_generate("ec-p256")) == NULL) {
-			*problem = acme_problem(STATE_ERR_LOCAL,
-			    "cannot generate an account key");
-			return -1;
-		}
-		w = key_write_new(path, k, why, sizeof(why));
-		if (w == 0) {
-			a->key = k;
-			*created = 1;
-			return 0;
-		}
-		EVP_PKEY_free(k);
-		if (w != -2) { /* -2: another process made it first: use it */
-			*problem = acme_problem(STATE_ERR_LOCAL, "%s", why);
-			return -1;
-		}
-	}
-	if ((a->key = key_load(path, why, sizeof(why))) == NULL) {
-		*problem = acme_problem(STATE_ERR_LOCAL, "account key %s", why);
-		return -1;
-	}
-	if (jws_alg(a->key) == NULL) {
-		*problem = acme_problem(STATE_ERR_LOCAL,
-		    "%s: account key must be EC P-256, P-384 or RSA", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Finds the account URL of a->key: asks the CA (onlyReturnExisting) unless
- * the key was just created, and registers when there is none.
- */
-static int
-acme_account(struct acme *a, int created, json_t **problem)
-{
-	int rc = -1;
-
-	a->in_login = 1;
-	if (created || acme_lookup(a, problem) != 0) {
-		if (!created && !acme_problem_is(*problem,
-		    ACME_ERR("accountDoesNotExist")))
-			goto out;
-		json_decref(*problem);
-		*problem = NULL;
-		if (acme_register(a, &a->opts, problem) != 0)
-			goto out;
-	}
-	(void)acme_cache_write(a, a->key_path); /* a cache: best effort */
-	rc = 0;
-out:
-	a->in_login = 0;
-	return rc;
-}
-
-int
-acme_login(struct acme *a, const struct acme_account_opts *o,
-    json_t **problem)
-{
-	int created;
-
-	a->opts = *o;
-	if ((a->key_path = strdup(o->key_path)) == NULL ||
-	    acme_load_key(a, o->key_path, &created, problem) != 0)
-		return -1;
-	if (!created)
-		acme_cache_read(a, o->key_path);
-	if (a->kid != NULL)
-		return 0;
-	return acme_account(a, created, problem);
-}

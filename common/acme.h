@@ -29,12 +29,26 @@
 #define ACME_BUSY_WAIT_MAX 10
 #define ACME_BUSY_RETRIES 3
 
+/* How account_login() (account.h) finds the account; borrowed strings. */
 struct acme_account_opts {
 	const char	*key_path;  /* account key file; created when absent */
 	int		 agree_tos; /* needed to register a new account */
 	const char	*contact;   /* "mailto:..." or NULL */
 	const char	*eab_kid;   /* external account binding, or NULL */
 	const char	*eab_hmac;  /* base64url HMAC key, or NULL */
+	int		 existing;  /* only an existing key and account: no
+				       key is made, none registered */
+};
+
+/*
+ * What signs a request (RFC 8555 6.2): key, with kid (the account URL) in
+ * the protected header, or with kid NULL the key's JWK: for finding or
+ * registering an account, revoking with a certificate's own key, and the
+ * inner JWS of a key change.
+ */
+struct acme_signer {
+	EVP_PKEY	*key; /* borrowed */
+	const char	*kid; /* borrowed, or NULL */
 };
 
 struct acme {
@@ -43,12 +57,22 @@ struct acme {
 	char		*nonce;    /* next nonce to use, owned */
 	EVP_PKEY	*key;      /* account key, owned */
 	char		*kid;      /* account URL, owned */
+	/* The account's own state: account.c keeps it. */
 	char		*key_path; /* account key file, owned */
-	struct acme_account_opts opts; /* from acme_login, borrowed strings */
+	struct acme_account_opts opts; /* from account_login, borrowed */
 	int		 kid_cached; /* kid came from the cache, unconfirmed */
 	int		 in_login;   /* finding the account: requests use jwk */
+	/*
+	 * Set by account_login(): called when a request the account signed
+	 * is refused (problem, borrowed), or with problem NULL before a
+	 * request when the account URL was lost. Returns 1 when it found the
+	 * account again (or its new key) and the request is worth
+	 * repeating, 0 when the refusal stands, -1 with a new problem in
+	 * *out. Through this pointer the session needs no account.h.
+	 */
+	int		(*recover)(struct acme *a, const json_t *problem,
+			    json_t **out);
 };
-
 
 /* A new local problem object (type is a STATE_ERR_* or ACME_ERR()). */
 json_t *acme_problem(const char *type, const char *fmt, ...)
@@ -78,26 +102,31 @@ void acme_put_nonce(struct acme *a, const char *nonce);
 /* Takes the session's unused nonce: new string (the caller's) or NULL. */
 char *acme_take_nonce(struct acme *a);
 
-/*
- * Loads the account key (creating and registering it when the file does not
- * exist) and finds the account URL: from the cache file KEY.account
- * beside the key when it names this directory, else with newAccount
- * onlyReturnExisting, else by registering. Returns 0 or -1 with *problem.
- */
-int acme_login(struct acme *a, const struct acme_account_opts *o,
-    json_t **problem);
-
 /* A directory entry such as "newOrder"; borrowed, or NULL. */
 const char *acme_dir_url(const struct acme *a, const char *name);
 
 /*
  * Signed POST of payload (borrowed; NULL means POST-as-GET) to url, with
  * kid when the account is known (else jwk). Handles nonces and retries on
- * badNonce. On an HTTP status >= 400 or transport error returns -1 with
- * *problem; otherwise 0 with resp filled (caller frees it).
+ * badNonce; a refusal of the account goes to a->recover once. On an HTTP
+ * status >= 400 or transport error returns -1 with *problem; otherwise 0
+ * with resp filled (caller frees it).
  */
 int acme_post(struct acme *a, const char *url, json_t *payload,
     struct http_response *resp, json_t **problem);
+
+/* acme_post() signed by s instead of the account; nothing recovered. */
+int acme_post_signed(struct acme *a, const struct acme_signer *s,
+    const char *url, json_t *payload, struct http_response *resp,
+    json_t **problem);
+
+/*
+ * The flattened JWS of payload ("" for POST-as-GET) to url, signed by s,
+ * with nonce in the header (NULL: none, for the inner JWS of a key
+ * change). New string, or NULL. Every signed request is made here.
+ */
+char *acme_sign(const struct acme_signer *s, const char *url,
+    const char *nonce, const char *payload);
 
 /*
  * acme_post() whose answer must be a JSON object: returns it (new) in *out.

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "client.h"
 #include "conf.h"
 #include "diag.h"
@@ -87,7 +88,7 @@ client_open(struct client *c, json_t *session)
 	struct acme_account_opts o = {
 		.key_path = c->account_key, .agree_tos = c->agree_tos,
 		.contact = c->contact, .eab_kid = c->eab_kid,
-		.eab_hmac = c->eab_hmac,
+		.eab_hmac = c->eab_hmac, .existing = c->existing,
 	};
 
 	/* The directory the previous step fetched saves a request. */
@@ -95,7 +96,7 @@ client_open(struct client *c, json_t *session)
 	    json_object_get(session, "directory")) != 0) &&
 	    acme_open(&c->acme, c->directory, &c->problem) != 0)
 		goto fail;
-	if (acme_login(&c->acme, &o, &c->problem) != 0)
+	if (account_login(&c->acme, &o, &c->problem) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -148,6 +149,14 @@ client_acme(struct client *c, json_t *doc, const char *step)
 		return NULL;
 	}
 	return &c->acme;
+}
+
+struct acme *
+client_acme_plain(struct client *c)
+{
+	if (c->state == 0)
+		c->state = client_open(c, NULL) == 0 ? 1 : -1;
+	return c->state > 0 ? &c->acme : NULL;
 }
 
 int

@@ -43,6 +43,8 @@ struct client {
 	const char	*directory, *ca_bundle, *account_key, *contact;
 	const char	*eab_kid, *eab_hmac, *http_timeout;
 	int		 agree_tos, staging;
+	int		 existing; /* only an existing account: none is made
+				      (acme-account, acme-revoke) */
 	struct acme	 acme;
 	int		 state;   /* 0 not opened, 1 open, -1 failed */
 	json_t		*problem; /* why opening failed, owned */
@@ -66,6 +68,13 @@ int client_setup(struct client *c, char *why, size_t whylen);
  * A document made for another directory is refused. Borrowed.
  */
 struct acme *client_acme(struct client *c, json_t *doc, const char *step);
+
+/*
+ * The session for a command that has no documents (acme-account), opened
+ * on first use. NULL when it cannot be opened, with the reason in
+ * c->problem.
+ */
+struct acme *client_acme_plain(struct client *c);
 
 /*
  * Records the session in doc for the next step: "directory", "account",

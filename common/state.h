@@ -22,6 +22,7 @@
 #define STATE_ERR_CERT       "urn:acmepipe:error:certificate" /* refused cert */
 #define STATE_ERR_STORE      "urn:acmepipe:error:store"      /* store unreachable */
 #define STATE_ERR_LEASE      "urn:acmepipe:error:lease"      /* lease lost */
+#define STATE_ERR_CONFLICT   "urn:acmepipe:error:conflict"   /* key has an account */
 /* Pre-flight (preflight.h): found before the CA was asked, cost it nothing. */
 #define STATE_ERR_NOT_POINTED "urn:acmepipe:error:notPointed" /* DNS elsewhere */
 #define STATE_ERR_CAA        "urn:acmepipe:error:caa"        /* CAA forbids */

@@ -75,6 +75,15 @@ run_examples() {
 	assert_contains "$output" "pending"
 }
 
+@test "man: the examples of acme-account(1) run" {
+	# The account the examples act on; they never register one.
+	echo '{"identifiers":["account-man.example.com"]}' | acme-order -a >/dev/null
+	run_split -0 run_examples "$REPO_ROOT/man/acme-account.1"
+	assert_equal "${lines[0]}" valid "show"
+	assert_equal "${lines[1]}" '["mailto:ops@example.com"]' "contact"
+	assert_equal "${lines[2]}" "$(jq -r ".[\"$ACMEPIPE_DIRECTORY\"]" "$ACMEPIPE_ACCOUNT_KEY.account")" "rollover"
+}
+
 @test "man: the examples of acme-challenge(1) run" {
 	run_split -0 run_examples "$REPO_ROOT/man/acme-challenge.1"
 	assert_contains "$output" "ready"

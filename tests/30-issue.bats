@@ -48,19 +48,6 @@ serial_lc() {
 	tr 'A-F' 'a-f' <<<"${1#serial=}"
 }
 
-# thumbprint KEY: the base64url JWK thumbprint (RFC 7638) of an EC P-256
-# key, the part of a key authorization after the dot.
-thumbprint() {
-	local raw=$T/pub.raw
-	# The DER public key of P-256 ends with the 64 bytes X || Y.
-	openssl pkey -in "$1" -pubout -outform DER | tail -c 64 >"$raw"
-	jq -cnj --arg x "$(head -c 32 "$raw" | b64url)" \
-		--arg y "$(tail -c 32 "$raw" | b64url)" \
-		'{crv: "P-256", kty: "EC", x: $x, y: $y}' |
-		openssl dgst -sha256 -binary | b64url
-}
-b64url() { base64 -w 0 | tr '+/' '-_' | tr -d '='; }
-
 # meta NAME [JQ]: NAME's metadata (certstore list), or JQ of it.
 meta() { store_meta "$STORE" "$1" "${2:-.}"; }
 
@@ -242,7 +229,7 @@ EOF
 	assert_stderr ''
 	assert_json "$OUTPUT_FILE" '.stored.names == [$n]' --arg n "$n"
 	token=$(jq -r '.authorizations[0].challenges[] | select(.type == "http-01") | .token' "$OUTPUT_FILE")
-	keyauth=$token.$(thumbprint "$ACMEPIPE_ACCOUNT_KEY")
+	keyauth=$token.$(jwk_thumbprint "$ACMEPIPE_ACCOUNT_KEY")
 	assert_equal "$(<"$HOOK_LOG")" "begin http-01 $n $token $keyauth
 done http-01 $n $token $keyauth" "hook calls"
 	[[ ! -e $WEBROOT/.well-known/acme-challenge/$token ]] || fail "token file left behind"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 #
 # tests/helpers/certs.bash: certificates from a throwaway openssl CA, for
-# the tests of the store and of renewal that need no ACME server. Sourced
-# by common.bash.
+# the tests of the store and of renewal that need no ACME server, and
+# jwk_thumbprint KEY (below). Sourced by common.bash.
 #
 # test_ca DIR DAYS           key DIR/ca.key and certificate DIR/ca.pem
 # test_cert DIR P DAYS NAME...
@@ -31,3 +31,19 @@ test_cert() {
 		-out "$dir/$p.crt" 2>/dev/null
 	cat "$dir/$p.crt" "$dir/ca.pem" >"$dir/$p.pem"
 }
+
+# jwk_thumbprint KEY: the base64url RFC 7638 thumbprint of an EC P-256
+# key, the part of an http-01 key authorization after the dot, computed
+# by openssl from the public key's coordinates (not by acmepipe).
+jwk_thumbprint() {
+	local raw
+	raw=$(mktemp) || return 1
+	# The DER public key of P-256 ends with the 64 bytes X || Y.
+	openssl pkey -in "$1" -pubout -outform DER | tail -c 64 >"$raw"
+	jq -cnj --arg x "$(head -c 32 "$raw" | b64url)" \
+		--arg y "$(tail -c 32 "$raw" | b64url)" \
+		'{crv: "P-256", kty: "EC", x: $x, y: $y}' |
+		openssl dgst -sha256 -binary | b64url
+	rm -f "$raw"
+}
+b64url() { base64 -w 0 | tr '+/' '-_' | tr -d '='; }
