@@ -14,11 +14,14 @@
 #include <string.h>
 
 #include "cert.h"
+#include "client.h"
 #include "conf.h"
 #include "diag.h"
 #include "ident.h"
 #include "key.h"
 #include "mirror.h"
+#include "revoke.h"
+#include "state.h"
 #include "store.h"
 
 static void
@@ -28,7 +31,7 @@ usage(FILE *f)
 	    "       %s [-v] [-s store] chain name ...\n"
 	    "       %s [-v] [-s store] init\n"
 	    "       %s [-v] [-s store] list [name ...]\n"
-	    "       %s [-v] [-s store] remove name ...\n"
+	    "       %s [-v] [-s store] remove [--revoke [--reason reason]] name ...\n"
 	    "       %s [-v] [-s store] unpark name ...\n"
 	    "       %s [-v] [-g group] [-m mode] copy from to\n"
 	    "       %s [-v] [-g group] [-m mode] mirror [--follow] [--force]\n"
@@ -129,9 +132,87 @@ apply(struct store *s, const char *cmd, const char *name)
 	return 0;
 }
 
+/* remove --revoke: the ACME session (ACMEPIPE_* settings) and reason. */
+struct revoking {
+	struct client	 c;
+	const char	*reason; /* NULL: none */
+	int		 code;
+};
+
+/*
+ * Revokes name's stored certificate before it is removed; 0 when it is
+ * revoked now or was already, 1 reported.
+ */
+static int
+revoke_one(struct store *s, struct revoking *rv, const char *name)
+{
+	char why[512], *pem = NULL;
+	size_t len = 0, off = 0;
+	struct acme *a;
+	json_t *problem = NULL;
+	int rc;
+
+	if ((rc = store_read(s, name, &pem, &len, &off, why,
+	    sizeof(why))) != 0) {
+		diag_warnx("%s", why);
+		return 1;
+	}
+	rc = 1;
+	if ((a = client_acme_plain(&rv->c)) == NULL)
+		diag_warnx("%s: not revoked: %s: %s", name,
+		    state_str(rv->c.problem, "type"),
+		    state_str(rv->c.problem, "detail"));
+	else if (revoke_cert(a, pem, off, rv->code, NULL, &problem) == 0 ||
+	    acme_problem_is(problem, ACME_ERR("alreadyRevoked")))
+		rc = 0;
+	else
+		diag_warnx("%s: not revoked: %s: %s", name,
+		    state_str(problem, "type"), state_str(problem, "detail"));
+	if (rc == 0)
+		diag_verbose(1, "%s: revoked", name);
+	json_decref(problem);
+	key_pem_free(pem, len + 1);
+	return rc;
+}
+
+/*
+ * The options of remove, from argv[0] ("remove") on: --revoke and
+ * --reason. The number of arguments they took, or -1 (reported).
+ */
+static int
+remove_opts(int argc, char *argv[], struct revoking *rv, int *on)
+{
+	static const struct option longopts[] = {
+		{ "revoke", no_argument, NULL, 'R' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 } };
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (ch == 'R')
+			*on = 1;
+		else if (ch == 'r')
+			rv->reason = optarg;
+		else
+			return -1;
+	}
+	if (rv->reason != NULL && !*on) {
+		diag_warnx("remove: --reason needs --revoke");
+		return -1;
+	}
+	if (rv->reason != NULL && (rv->code = revoke_reason(rv->reason)) < 0) {
+		diag_warnx("--reason %s: not one of %s", rv->reason,
+		    REVOKE_REASONS);
+		return -1;
+	}
+	return optind - 1;
+}
+
 /* Runs cmd over the names; the exit status. */
 static int
-run(struct store *s, const char *dir, const char *cmd, char **names, int n)
+run(struct store *s, const char *dir, const char *cmd, char **names, int n,
+    struct revoking *rv)
 {
 	char why[256], *norm;
 	int i, rc, status = 0;
@@ -154,7 +235,9 @@ run(struct store *s, const char *dir, const char *cmd, char **names, int n)
 			status = 1;
 			continue;
 		}
-		rc = apply(s, cmd, norm);
+		rc = rv != NULL ? revoke_one(s, rv, norm) : 0;
+		if (rc == 0)
+			rc = apply(s, cmd, norm);
 		free(norm);
 		if (rc == -1)
 			return 2;
@@ -281,12 +364,15 @@ main(int argc, char *argv[])
 	static const char *const cmds[] = { "add", "chain", "copy", "init",
 	    "list", "mirror", "remove", "unpark" };
 	struct store_opts o = { 0640, (gid_t)-1, 1, 0 };
+	struct revoking rv;
 	struct store *s = NULL;
 	const char *dir = NULL, *cmd = NULL, *group = NULL, *mode = NULL;
 	char why[512];
 	size_t i;
-	int ch, status, nargs;
+	int ch, status, nargs, revoking = 0, skip = 0, base;
 
+	memset(&rv, 0, sizeof(rv));
+	rv.code = -1;
 	diag_init(argv);
 	while ((ch = getopt_long(argc, argv, "+s:g:m:vh", longopts, NULL)) !=
 	    -1) {
@@ -306,6 +392,14 @@ main(int argc, char *argv[])
 	for (i = 0; optind < argc && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i]) == 0)
 			cmd = cmds[i];
+	base = optind; /* remove_opts() runs getopt again */
+	if (cmd != NULL && strcmp(cmd, "remove") == 0 &&
+	    (skip = remove_opts(argc - base, argv + base, &rv,
+	    &revoking)) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	optind = base + skip;
 	nargs = argc - optind - 1;
 	if (cmd == NULL || (nargs == 0 && strcmp(cmd, "list") != 0 &&
 	    strcmp(cmd, "init") != 0 && strcmp(cmd, "mirror") != 0) ||
@@ -341,12 +435,23 @@ main(int argc, char *argv[])
 	}
 	o.existing = strcmp(cmd, "add") != 0 && strcmp(cmd, "init") != 0;
 	o.init = strcmp(cmd, "init") == 0;
-	if ((s = store_open(dir, &o, why, sizeof(why))) == NULL) {
+	/* The CA's settings come from the ACMEPIPE_* variables. */
+	rv.c.existing = 1;
+	if (revoking && client_setup(&rv.c, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
 		return 2;
 	}
-	status = run(s, dir, cmd, argv + optind + 1, nargs);
+	if ((s = store_open(dir, &o, why, sizeof(why))) == NULL) {
+		diag_warnx("%s", why);
+		if (revoking)
+			client_close(&rv.c);
+		return 2;
+	}
+	status = run(s, dir, cmd, argv + optind + 1, nargs,
+	    revoking ? &rv : NULL);
 	store_close(s);
+	if (revoking)
+		client_close(&rv.c);
 	if (ferror(stdout) || fclose(stdout) == EOF) {
 		diag_warnx("<stdout>: %s", strerror(errno));
 		status = 2;

@@ -371,10 +371,10 @@ account_view(struct acme *a, json_t *acct, json_t **out, json_t **problem)
 		return -1;
 	}
 	if ((tp = jws_thumbprint(a->key)) == NULL ||
-	    (*out = json_pack("{s:s, s:O, s:O, s:s, s:s}", "url", a->kid,
+	    (*out = json_pack("{s:s, s:O, s:o, s:s, s:s}", "url", a->kid,
 	    "status", json_object_get(acct, "status"), "contact",
-	    json_is_array(contact) ? contact : json_array(), "thumbprint", tp,
-	    "directory", a->dir_url)) == NULL) {
+	    json_is_array(contact) ? json_incref(contact) : json_array(),
+	    "thumbprint", tp, "directory", a->dir_url)) == NULL) {
 		free(tp);
 		*problem = acme_problem(STATE_ERR_LOCAL, "out of memory");
 		return -1;

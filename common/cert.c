@@ -613,3 +613,21 @@ out:
 	sk_X509_pop_free(certs, X509_free);
 	return rc;
 }
+
+char *
+cert_leaf_b64url(const char *chain, size_t len, char *why, size_t whylen)
+{
+	STACK_OF(X509) *certs;
+	unsigned char *der = NULL;
+	char *res = NULL;
+	int n;
+
+	if ((certs = cert_chain(chain, len, why, whylen)) == NULL)
+		return NULL;
+	if ((n = i2d_X509(sk_X509_value(certs, 0), &der)) <= 0 ||
+	    (res = jws_b64url(der, (size_t)n)) == NULL)
+		diag_why(why, whylen, "cannot encode the certificate");
+	OPENSSL_free(der);
+	sk_X509_pop_free(certs, X509_free);
+	return res;
+}

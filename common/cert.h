@@ -30,7 +30,7 @@ char *cert_csr(EVP_PKEY *k, const json_t *names, char *why, size_t whylen);
 /*
  * Checks a PEM chain before it is accepted: every certificate parses, the
  * first one's public key matches k (skipped when k is NULL) and its DNS
- * SANs are exactly names (skipped when names is NULL; compared as sets,
+ * and IP SANs are exactly names (skipped when names is NULL; compared as sets,
  * case-insensitively). Only PEM certificate blocks separated by white
  * space are accepted. Fills info (may be NULL) from the first
  * certificate. Returns 0 or -1 with reason in why.
@@ -44,5 +44,13 @@ int cert_check(const char *chain, size_t len, EVP_PKEY *k,
  * cert_check()'s parsing.
  */
 int cert_top_issuer(const char *chain, size_t len, char *buf, size_t buflen);
+
+/*
+ * The first certificate of chain (as cert_check() parses it), DER encoded
+ * and base64url'd, as revokeCert wants it (RFC 8555 7.6). New string, or
+ * NULL with reason in why.
+ */
+char *cert_leaf_b64url(const char *chain, size_t len, char *why,
+    size_t whylen);
 
 #endif

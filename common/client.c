@@ -96,7 +96,7 @@ client_open(struct client *c, json_t *session)
 	    json_object_get(session, "directory")) != 0) &&
 	    acme_open(&c->acme, c->directory, &c->problem) != 0)
 		goto fail;
-	if (account_login(&c->acme, &o, &c->problem) != 0)
+	if (!c->no_account && account_login(&c->acme, &o, &c->problem) != 0)
 		goto fail;
 	return 0;
 fail:

@@ -45,6 +45,9 @@ struct client {
 	int		 agree_tos, staging;
 	int		 existing; /* only an existing account: none is made
 				      (acme-account, acme-revoke) */
+	int		 no_account; /* no account at all: requests are
+				        signed by another key (acme-revoke
+				        --cert-key) */
 	struct acme	 acme;
 	int		 state;   /* 0 not opened, 1 open, -1 failed */
 	json_t		*problem; /* why opening failed, owned */

@@ -292,6 +292,31 @@ renew_ari(const json_t *meta, struct renew_info *ri)
 	    ri->not_after;
 }
 
+/*
+ * A revoked certificate (acme-revoke records "revoked" with its serial)
+ * is due from its revocation on: clients may refuse it already. A
+ * certificate stored since has another serial and its own due point.
+ */
+static void
+renew_revoked(const json_t *meta, struct renew_info *ri)
+{
+	const json_t *r = json_object_get(meta, "revoked");
+	const char *serial = state_str(meta, "serial");
+	long long t;
+
+	if (serial == NULL || state_str(r, "serial") == NULL ||
+	    strcmp(state_str(r, "serial"), serial) != 0)
+		return;
+	ri->revoked = 1;
+	/* No time that parses: due since issuance, the safe side. */
+	if (state_time_parse(state_str(r, "time"), &t) != 0)
+		t = ri->not_before;
+	if (t < ri->due) {
+		ri->due = t;
+		ri->by_ari = 0;
+	}
+}
+
 int
 renew_assess(const json_t *meta, const struct renew_policy *p,
     struct renew_info *ri, char *why, size_t whylen)
@@ -325,6 +350,7 @@ renew_assess(const json_t *meta, const struct renew_policy *p,
 		ri->due = renew_due(ri->not_before, ri->not_after, p->window,
 		    ri->key);
 		renew_ari(meta, ri);
+		renew_revoked(meta, ri);
 	} else if (state_time_parse(state_str(meta, "added"), &added) == 0 &&
 	    added < p->now)
 		ri->due = added;
@@ -341,8 +367,8 @@ renew_assess(const json_t *meta, const struct renew_policy *p,
 	ri->emit = p->now >= ri->when && ri->class != RENEW_PAUSED &&
 	    (!ri->parked || p->include_parked);
 	if (ri->emit)
-		ri->reason = ri->fail_count > 0 ? RENEW_RETRY : ri->has_cert ?
-		    RENEW_EXPIRING : RENEW_NEW;
+		ri->reason = ri->fail_count > 0 ? RENEW_RETRY : ri->revoked ?
+		    RENEW_REVOKED : ri->has_cert ? RENEW_EXPIRING : RENEW_NEW;
 	return 0;
 }
 
@@ -351,7 +377,8 @@ static const char *
 renew_reason_name(enum renew_reason r)
 {
 	return r == RENEW_NEW ? "new" : r == RENEW_RETRY ? "retry" :
-	    r == RENEW_EXPIRING ? "expiring" : "none";
+	    r == RENEW_EXPIRING ? "expiring" : r == RENEW_REVOKED ? "revoked" :
+	    "none";
 }
 
 /* renewal.ari: the window that made the certificate due. */

@@ -51,7 +51,8 @@ enum renew_reason {
 	RENEW_NOT_DUE = 0,
 	RENEW_NEW,       /* managed, no certificate yet */
 	RENEW_EXPIRING,  /* its certificate is due */
-	RENEW_RETRY      /* the last attempt failed, its backoff has passed */
+	RENEW_RETRY,     /* the last attempt failed, its backoff has passed */
+	RENEW_REVOKED    /* its certificate was revoked (acme-revoke) */
 };
 
 /* What the last error of a failing name says. */
@@ -89,6 +90,7 @@ struct renew_info {
 	const char	*cert_id;     /* RFC 9773 CertID, borrowed, or NULL */
 	struct ari_info	 ari;         /* the metadata's "ari" member */
 	int		 by_ari;      /* due is the time picked in its window */
+	int		 revoked;     /* "revoked" names the stored serial */
 };
 
 /* Largest N of --shard I/N. */

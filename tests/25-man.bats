@@ -84,6 +84,19 @@ run_examples() {
 	assert_equal "${lines[2]}" "$(jq -r ".[\"$ACMEPIPE_DIRECTORY\"]" "$ACMEPIPE_ACCOUNT_KEY.account")" "rollover"
 }
 
+@test "man: the examples of acme-revoke(1) run" {
+	local ex=$BATS_TEST_TMPDIR/ex
+	# The store the examples name, relative to where they run.
+	mkdir -p "$ex"
+	for n in example.com www.example.com; do
+		acme-issue -a -w "$WEBROOT" -s "$ex/store" "$n" >/dev/null
+	done
+	run_split -0 run_examples "$REPO_ROOT/man/acme-revoke.1"
+	assert_output cessationOfOperation
+	run_split -1 certstore -s "$ex/store" list example.com
+	run_split -1 certstore -s "$ex/store" list www.example.com
+}
+
 @test "man: the examples of acme-challenge(1) run" {
 	run_split -0 run_examples "$REPO_ROOT/man/acme-challenge.1"
 	assert_contains "$output" "ready"

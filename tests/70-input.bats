@@ -15,11 +15,11 @@
 
 load helpers/common
 
-CMDS=(acme-order acme-challenge acme-finalize certstore-put)
+CMDS=(acme-order acme-challenge acme-finalize certstore-put acme-revoke)
 # With the commands that read no documents, for the option tests (each
 # one where it is built).
 OPT_CMDS=("${CMDS[@]}")
-for _c in cert-expiring certstore; do
+for _c in cert-expiring certstore acme-account; do
 	[[ -x $REPO_ROOT/bin/$_c ]] && OPT_CMDS+=("$_c")
 done
 unset _c
@@ -32,12 +32,13 @@ setup_file() {
 	export ACMEPIPE_ACCOUNT_KEY=$TEST_TMP/account.key
 	# ready: the order is ready (valid once finalized below), its
 	# authorizations valid; issued: the certificate is in the document,
-	# its key in the store.
+	# its key in the store; revoked: issued, and revoked since.
 	jq -cn '{identifiers: ["carrier.example.com", "www.carrier.example.com"]}' |
 		acme-order -a >"$TEST_TMP/ordered" &&
 		acme-challenge -w "$WEBROOT" <"$TEST_TMP/ordered" >"$TEST_TMP/ready" &&
 		acme-finalize -s "$STORE" <"$TEST_TMP/ready" >"$TEST_TMP/issued" &&
-		certstore-put -s "$STORE" <"$TEST_TMP/issued" >"$TEST_TMP/stored" ||
+		certstore-put -s "$STORE" <"$TEST_TMP/issued" >"$TEST_TMP/stored" &&
+		acme-revoke <"$TEST_TMP/issued" >"$TEST_TMP/revoked" ||
 		return 1
 	jq -e '.stored and (.key | not)'  "$TEST_TMP/stored" >/dev/null
 }
@@ -62,6 +63,8 @@ step() {
 carrier_file() {
 	case $1 in
 	acme-order | acme-challenge) echo "$TEST_TMP/ready" ;;
+	# Revoked already: passed on with no request, like a rerun.
+	acme-revoke) echo "$TEST_TMP/revoked" ;;
 	*) echo "$TEST_TMP/issued" ;;
 	esac
 }

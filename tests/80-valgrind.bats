@@ -262,3 +262,33 @@ vg_step() {
 	vg_step 2 acme-order --points-to 10.0.0.1/8 </dev/null
 	vg_step 2 acme-challenge --self-check --resolver x -w "$WEBROOT" </dev/null
 }
+
+@test "valgrind: acme-account and acme-revoke, working and refused" {
+	local S=$T/store n
+	export ACMEPIPE_ACCOUNT_KEY=$T/account.key
+	for n in r1.vg.example.com r2.vg.example.com r3.vg.example.com r4.vg.example.com; do
+		acme-issue -a -w "$WEBROOT" -s "$S" "$n" >/dev/null
+	done
+	vg_step 0 acme-account show
+	vg_step 0 acme-account contact mailto:vg@example.com
+	vg_step 0 acme-account rollover
+	vg_step 1 acme-account -k "$T/none.key" show
+	vg_step 2 acme-account deactivate
+	vg_step 2 acme-account --help-me
+	vg_step 0 acme-account --help
+	# Signed by the new key, which the rollover put in the file.
+	jq -cn '{identifiers: ["r1.vg.example.com"]}' >"$T/r1"
+	vg_step 0 acme-revoke -s "$S" --reason superseded <"$T/r1"
+	vg_step 0 acme-revoke -s "$S" <"$T/out.acme-revoke"
+	vg_step 1 acme-revoke -s "$S" <"$T/r1"
+	jq -cn '{identifiers: ["r2.vg.example.com"]}' >"$T/r2"
+	vg_step 0 acme-revoke -s "$S" --cert-key <"$T/r2"
+	jq -cn '{identifiers: ["nowhere.vg.example.com"]}' | vg_step 1 acme-revoke -s "$S"
+	vg_step 2 acme-revoke --reason bogus </dev/null
+	vg_step 0 acme-revoke --help </dev/null
+	vg_step 0 certstore -s "$S" remove --revoke --reason cessationOfOperation r3.vg.example.com
+	vg_step 2 certstore -s "$S" remove --reason superseded r4.vg.example.com
+	ACMEPIPE_DIRECTORY=https://127.0.0.1:1/dir \
+		vg_step 1 certstore -s "$S" remove --revoke r4.vg.example.com
+	vg_step 0 acme-account --confirm deactivate
+}
