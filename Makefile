@@ -4,6 +4,9 @@ BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 # nginx's Lua module finds acmepipe.serve here (scripts/nginx-acmepipe-lua.conf).
 LUADIR   ?= $(PREFIX)/share/acmepipe/lua
+# systemd reads units from /usr/local/lib/systemd/system too; the Debian
+# package sets /lib/systemd/system (debian/rules).
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
 PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq ldns
 CC       ?= cc
@@ -18,7 +21,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS  = $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Icommon
+ALL_CFLAGS  = $(WFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Icommon
 
 CMDS     = $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 BINS     = $(addprefix bin/,$(CMDS))
@@ -29,6 +32,7 @@ UNITBINS = $(patsubst tests/unit/%.c,build/unit/%,$(UNITSRC))
 SCRIPTS  = $(filter-out %.md %.conf %.service %.timer %.cron scripts/lua,$(wildcard scripts/*))
 LUA      = $(wildcard scripts/lua/acmepipe/*.lua)
 MANPAGES = $(wildcard man/*.[1-9])
+UNITS    = $(wildcard scripts/*.service scripts/*.timer)
 
 all: $(BINS) $(UNITBINS) build/conf-table
 
@@ -87,17 +91,22 @@ lint:
 	shellcheck -s sh $(SCRIPTS)
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
-install: all
+# The units name the commands by their path: /usr/local/bin becomes BINDIR.
+install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -d $(DESTDIR)$(LUADIR)/acmepipe
 	install -m 0644 $(LUA) $(DESTDIR)$(LUADIR)/acmepipe
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do t=$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+		sed 's,/usr/local/bin/,$(BINDIR)/,g' $$u >$$t && chmod 0644 $$t || exit 1; done
 
 uninstall:
 	for b in $(CMDS) $(notdir $(SCRIPTS)); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 	for l in $(notdir $(LUA)); do rm -f $(DESTDIR)$(LUADIR)/acmepipe/$$l; done
+	for u in $(notdir $(UNITS)); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 
 clean:
 	rm -rf bin build
