@@ -171,3 +171,21 @@ bench: all
 	bench/issue.sh
 
 .PHONY: bench
+
+# The Debian package (debian/, debian/README.Debian): dpkg-buildpackage
+# runs in a copy of this tree, DEBDIR/src, so dh's clean and build leave
+# this tree's bin/ and build/ alone; the .deb (with its .buildinfo and
+# .changes) lands in DEBDIR, and the copy is removed once it built.
+# Needs debhelper and dpkg-dev (.ci/deps).
+DEBDIR ?= build/deb
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "deb: needs dpkg-buildpackage and dh: apt-get install dpkg-dev debhelper" >&2; exit 2; }
+	d=$(abspath $(DEBDIR)) && rm -rf "$$d/src" "$$d"/acmepipe*_*.* && mkdir -p "$$d/src" && \
+	tar -cf - --exclude=./.git --exclude=./bin --exclude=./build --exclude=./demo \
+		--exclude=./tests/tmp --exclude="./$(DEBDIR)" . | tar -xf - -C "$$d/src" && \
+	cd "$$d/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b && \
+	rm -rf "$$d/src" && ls "$$d"/acmepipe_*.deb
+
+.PHONY: deb
