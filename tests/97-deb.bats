@@ -268,6 +268,10 @@ installed_files() {
 
 @test "deb: apt-get purge removes $STATE, the user, the group and the snippets, as README.Debian says" {
 	run_split -0 env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q acmepipe
+	# The maintainer scripts' own words stay out of apt's output.
+	if grep -E '^(deluser|delgroup|rm):' "$STDERR_FILE"; then
+		fail "purge: $stderr"
+	fi
 	run_split -1 deb_query db:Status-Abbrev
 	[ ! -e "$STATE" ] || fail "$STATE is still there: $(ls -A "$STATE")"
 	run_split -2 getent passwd acmepipe
