@@ -193,6 +193,33 @@ installed_files() {
 	fi
 }
 
+@test "deb: README.Debian's steps: acme-issue as acmepipe into $STATE, www-data reads it once in the group" {
+	local www=$STATE/www name=readme.example.net ca=$STATE/pebble-ca.pem pem
+	pebble_start
+	# The webroot acmepipe may write, as README.Debian makes it.
+	install -d -o acmepipe -g acmepipe -m 0755 "$www/.well-known/acme-challenge"
+	nginx_start "$www" "$STATE/store"
+	install -o acmepipe -m 0644 "$ACMEPIPE_CA_BUNDLE" "$ca"
+	# README.Debian's command, with Pebble for the CA: only /usr/bin's
+	# commands, none of this file's environment.
+	cd "$STATE"
+	run_split -0 runuser -u acmepipe -- env -i PATH=/usr/bin:/bin acme-issue -a \
+		-c mailto:ops@example.net -k "$STATE/account.key" -s "$STATE/store" -w "$www" \
+		-d "$ACMEPIPE_DIRECTORY" -C "$ca" "$name"
+	assert_json "$output" '.stored'
+	pem=$STATE/store/certs/$name.pem
+	assert_equal "$(stat -c '%U %G %a' "$pem")" "acmepipe acmepipe 640" "$pem"
+	assert_equal "$(stat -c '%U %a' "$STATE/account.key")" "acmepipe 600" "the account key"
+	# nginx's workers' user: kept out until it joins the group; never
+	# the account key.
+	run_split ! runuser -u www-data -- cat "$pem"
+	run_split -0 adduser --quiet www-data acmepipe
+	run_split -0 runuser -u www-data -- head -n 1 "$pem"
+	assert_output "-----BEGIN CERTIFICATE-----"
+	run_split ! runuser -u www-data -- cat "$STATE/account.key"
+	harness_stop
+}
+
 @test "deb: tests/demo with /usr/bin's commands alone: three names issued into $STATE/store, served" {
 	local tree=$TEST_TMP/tree n
 	# Only the harness, no command of the checkout to fall back on, and a
@@ -216,10 +243,11 @@ installed_files() {
 		run_split -0 /usr/bin/certstore -s "$STATE/store" chain "$n"
 		assert_contains "$output" "-----BEGIN CERTIFICATE-----"
 	done
+	# and README.Debian's name before them.
 	run_split -0 /usr/bin/certstore -s "$STATE/store" list
-	assert_line_count 3
+	assert_line_count 4
 	run_split -0 /usr/bin/cert-expiring --summary -s "$STATE/store"
-	assert_json "$output" '.managed == 3 and .due == 0'
+	assert_json "$output" '.managed == 4 and .due == 0'
 }
 
 @test "deb: nginx with the installed snippets serves $STATE/store and the challenges" {
@@ -270,7 +298,7 @@ installed_files() {
 	run_split -0 env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q acmepipe
 	# The maintainer scripts' own words stay out of apt's output.
 	if grep -E '^(deluser|delgroup|rm):' "$STDERR_FILE"; then
-		fail "purge: $stderr"
+		fail "purge: $(<"$STDERR_FILE")"
 	fi
 	run_split -1 deb_query db:Status-Abbrev
 	[ ! -e "$STATE" ] || fail "$STATE is still there: $(ls -A "$STATE")"
