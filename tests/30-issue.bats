@@ -439,6 +439,19 @@ $usage"
 	assert_equal "$man" "$conf" "configuration in acmepipe-store(5)"
 }
 
+@test "the nginx snippets hold the map and the lines of scripts/nginx-acmepipe.conf, unchanged" {
+	local conf map
+	conf=$(sed -e 's/[[:space:]]#.*//' -e '/^[[:space:]]*#/d' "$REPO_ROOT/scripts/nginx-acmepipe.conf")
+	map=$(sed -e '/^[[:space:]]*#/d' -e '/^$/d' "$REPO_ROOT/scripts/nginx-snippet-acmepipe-map.conf")
+	assert_equal "$map" "$(sed -n '/^map /,/^}/p' <<<"$conf")" "map"
+	# Each line of the server snippet is one of the configuration's.
+	while IFS= read -r line; do
+		[[ -z $line ]] && continue
+		grep -qxF -- "$(sed 's/^[[:space:]]*//' <<<"$line")" < <(sed 's/^[[:space:]]*//' <<<"$conf") ||
+			fail "not in nginx-acmepipe.conf: $line"
+	done < <(sed -e '/^[[:space:]]*#/d' "$REPO_ROOT/scripts/nginx-snippet-acmepipe.conf")
+}
+
 @test "tests/demo runs: three names issued and served, nothing left running, exit 0" {
 	local d=$T/demo left
 	# Its own servers and temporary directory, under this test's.
