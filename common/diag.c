@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "progress.h"
 
 const char *diag_prog = "acmepipe";
 int diag_verbosity = 0;
@@ -33,15 +34,17 @@ static void diag_vline(const char *, va_list)
 static void
 diag_vline(const char *fmt, va_list ap)
 {
-	char buf[2048], line[2048 * 6 + 64];
+	char buf[2048], line[2048 * 6 + 64 + 256];
 	const unsigned char *p;
-	size_t n;
+	size_t n, e;
 	int len;
 
 	if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
 		return;
-	len = snprintf(line, sizeof(line), "%s: ", diag_prog);
-	n = len > 0 && (size_t)len < sizeof(line) ? (size_t)len : 0;
+	/* A progress line shown (progress.h) is erased in the same write. */
+	e = progress_erase(line, 256);
+	len = snprintf(line + e, sizeof(line) - e, "%s: ", diag_prog);
+	n = e + (len > 0 && (size_t)len < sizeof(line) - e ? (size_t)len : 0);
 	for (p = (const unsigned char *)buf; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			n += (size_t)snprintf(line + n, sizeof(line) - n,
