@@ -1,7 +1,8 @@
 /*
  * cert-expiring: reads the store's metadata and writes one state document
  * for each certificate due for renewal (or name due for first issuance),
- * most urgent first; or, with --summary, one object of counts. The policy
+ * most urgent first; or, with --summary, one object of counts; with
+ * --metrics, the counts for Prometheus too (common/metrics.c). The policy
  * is common/renew.c.
  *
  * The run itself, with renewal information (RFC 9773) when the CA offers
@@ -28,9 +29,9 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-AIrv] [-b i/n] [-C file] [-d url] [-e days] "
+	fprintf(f, "usage: %s [-AIqrvZ] [-b i/n] [-C file] [-d url] [-e days] "
 	    "[-L seconds]\n\t[-l count] [-m count] [-n time] [-R rate] "
-	    "[-s dir] [-T seconds] [-x days]\n", diag_prog);
+	    "[-s dir] [-T seconds] [-X file]\n\t[-x days]\n", diag_prog);
 }
 
 /* --ari-rate: a positive number of requests per second, or -1. */
@@ -62,6 +63,7 @@ main(int argc, char *argv[])
 		{ "max-per-domain", required_argument, NULL, 'l' },
 		{ "ari-max", required_argument, NULL, 'm' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "ari-rate", required_argument, NULL, 'R' },
 		{ "shard", required_argument, NULL, 'b' },
 		{ "summary", no_argument, NULL, 'r' },
@@ -69,6 +71,8 @@ main(int argc, char *argv[])
 		{ "http-timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "park-days", required_argument, NULL, 'x' },
+		{ "metrics", required_argument, NULL, 'X' },
+		{ "metrics-names", no_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct store_opts o = { 0, (gid_t)-1, 1, 0 };
@@ -84,7 +88,7 @@ main(int argc, char *argv[])
 	r.rate = ARI_RATE;
 	diag_init(argv);
 	while (bad == NULL && (ch = getopt_long(argc, argv,
-	    "AC:b:d:e:IL:l:m:n:R:rs:T:vx:h", longopts, NULL)) != -1) {
+	    "AC:b:d:e:IL:l:m:n:qR:rs:T:vX:x:Zh", longopts, NULL)) != -1) {
 		if (ch == 'e' && (days = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--days: want a number of days from 1 to 3650";
@@ -106,6 +110,8 @@ main(int argc, char *argv[])
 		else if (ch == 'x' && (park = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--park-days: want a number of days from 1 to 3650";
+		else if (ch == 'X' && *optarg == '\0')
+			bad = "--metrics: want a file, or - for standard output";
 		else if (ch == 'A')
 			no_ari = 1;
 		else if (ch == 'C')
@@ -118,6 +124,8 @@ main(int argc, char *argv[])
 			lease = optarg;
 		else if (ch == 'n')
 			r.dry = 1;
+		else if (ch == 'q')
+			r.quiet = 1;
 		else if (ch == 'r')
 			r.summary = 1;
 		else if (ch == 's')
@@ -126,12 +134,21 @@ main(int argc, char *argv[])
 			timeout = optarg;
 		else if (ch == 'v')
 			r.verbose++;
+		else if (ch == 'X')
+			r.metrics = optarg;
+		else if (ch == 'Z')
+			r.metrics_names = 1;
 		else if (ch == 'h' || ch == '?' || ch == ':') {
 			usage(ch == 'h' ? stdout : stderr);
 			return ch == 'h' ? 0 : 2;
 		}
 	}
 	diag_verbosity = r.verbose;
+	if (bad == NULL && r.metrics_names && r.metrics == NULL)
+		bad = "--metrics-names: only with --metrics";
+	else if (bad == NULL && r.summary && r.metrics != NULL &&
+	    strcmp(r.metrics, "-") == 0)
+		bad = "--metrics -: the summary has standard output";
 	if (bad != NULL || optind != argc) {
 		if (bad != NULL)
 			diag_warnx("%s", bad);

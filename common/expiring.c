@@ -14,10 +14,23 @@
 #include "hash.h"
 #include "http.h"
 #include "lease.h"
+#include "metrics.h"
+#include "progress.h"
 #include "renew.h"
 #include "renewq.h"
 #include "state.h"
 #include "store.h"
+
+/*
+ * 1 when the run writes no documents: --summary, or the metrics on
+ * stdout. Such a run claims nothing and asks the CA nothing.
+ */
+static int
+nodocs(const struct expiring *r)
+{
+	return r->summary || (r->metrics != NULL &&
+	    strcmp(r->metrics, "-") == 0);
+}
 
 /* With -v, why a name that is not due now waits. */
 static void
@@ -219,10 +232,12 @@ static int
 sweep(struct expiring *r)
 {
 	enum ari_outcome out = ARI_ANSWER;
+	struct progress pr;
 	const char *stop = NULL;
 	json_t *m, *rec;
 	char why[512], last[512];
 	size_t i, j;
+	unsigned long certs = 0, bad = 0;
 	long left = 0;
 	int rc = 0, capped = 0;
 
@@ -231,6 +246,14 @@ sweep(struct expiring *r)
 	if (!ari_open(r))
 		stop = "";
 	cand_order(r);
+	for (i = 0; i < r->nc; i++)
+		certs += i == 0 || strcmp(r->c[i].cert_id,
+		    r->c[i - 1].cert_id) != 0;
+	if (r->ari_max > 0 && certs > (unsigned long)r->ari_max)
+		certs = (unsigned long)r->ari_max;
+	progress_start(&pr, "renewal info", stop == NULL ? certs : 0,
+	    r->quiet);
+	progress_show(&pr, 0, 0);
 	last[0] = '\0';
 	for (i = 0; i < r->nc && rc == 0; i = j) {
 		for (j = i + 1; j < r->nc &&
@@ -255,6 +278,8 @@ sweep(struct expiring *r)
 			break;
 		}
 		told(r, r->c[i].name, rec, out, why);
+		bad += out != ARI_ANSWER;
+		progress_show(&pr, (unsigned long)r->ac.asked, bad);
 		if (out != ARI_ANSWER)
 			snprintf(last, sizeof(last), "%s", why);
 		if (out == ARI_LIMITED)
@@ -269,6 +294,7 @@ sweep(struct expiring *r)
 			snprintf(last, sizeof(last), "see above");
 		}
 	}
+	progress_end(&pr);
 	if (capped && left > 0)
 		diag_verbose(1, "renewal info: %s: %ld certificates left for "
 		    "the next run", stop, left);
@@ -290,7 +316,7 @@ expiring_ari_setup(struct expiring *r, const char *ca_bundle,
 
 	/* No default directory: without one, no renewal information. */
 	r->directory = conf_get(r->directory, CONF_ENV(DIRECTORY), NULL);
-	if (r->directory == NULL || r->summary)
+	if (r->directory == NULL || nodocs(r))
 		return 0;
 	if (strncmp(r->directory, "https://", 8) != 0 ||
 	    r->directory[8] == '\0') {
@@ -328,7 +354,7 @@ expiring_lease_setup(struct expiring *r, const char *opt, char *why,
 		    "0 to %ld: %s", LEASE_MAX, v);
 		return -1;
 	}
-	r->leasing = r->lease_secs > 0 && !r->summary && !r->dry;
+	r->leasing = r->lease_secs > 0 && !nodocs(r) && !r->dry;
 	return r->leasing ? lease_new(&r->lease, why, whylen) : 0;
 }
 
@@ -413,36 +439,44 @@ expiring_each(const char *name, json_t *meta, void *arg)
 	struct renew_info ri;
 	json_t *ids = NULL, *doc = NULL, *seen = NULL;
 	char why[512];
-	int first, rc = 0;
+	int first, leased, rc = 0;
 
 	if (meta == NULL || renew_assess(meta, &r->p, &ri, why,
 	    sizeof(why)) != 0) {
 		diag_warnx("%s: %s", name, meta != NULL ? why : errno ==
 		    EBADMSG ? "metadata: not a JSON object" : strerror(errno));
 		r->status = 1;
+		r->sum.unreadable++;
 		return 0;
 	}
 	if (r->shards > 1 && hash_shard(name, r->shards) != r->shard)
 		return 0;
+	/* Another worker renews it: nothing to emit, nor to ask about. */
+	leased = r->lease_secs > 0 && !nodocs(r) && store_leased(meta, NULL,
+	    r->p.now, why, sizeof(why));
+	if (!leased && r->ari && ari_wanted(meta, r->directory, r->p.now))
+		return cand_add(r, name, meta); /* handled after the request */
+	/* Counted here once, leased or not. */
+	if ((r->summary || r->metrics != NULL) &&
+	    (renew_summary_add(&r->sum, &ri, r->p.now) != 0 ||
+	    (r->metrics_names && ri.has_cert && metrics_name_add(&r->m, name,
+	    ri.not_after) != 0)))
+		return -1;
 	/*
-	 * Another worker renews it: nothing to emit, nor to ask about. Said
-	 * for the name a document would come from (the other names of a
+	 * Said for the name a document would come from (the other names of a
 	 * certificate are said at the claim, when they hold it back).
 	 */
-	if (r->lease_secs > 0 && !r->summary && store_leased(meta, NULL,
-	    r->p.now, why, sizeof(why))) {
+	if (leased) {
 		if (strcmp(ri.key, name) == 0)
 			diag_verbose(1, "%s: %s", name, why);
 		return 0;
 	}
-	if (r->ari && ari_wanted(meta, r->directory, r->p.now))
-		return cand_add(r, name, meta); /* handled after the request */
 	if (ri.class == RENEW_PAUSED)
 		diag_warnx("%s: the CA paused the account for this name: "
 		    "unpause at %s", name, ri.unpause[0] != '\0' ? ri.unpause :
 		    "(no URL in the CA's message)");
-	if (r->summary)
-		return renew_summary_add(&r->sum, &ri, r->p.now);
+	if (nodocs(r))
+		return 0;
 	if (!ri.emit) {
 		explain(&ri);
 		return 0;
@@ -496,8 +530,24 @@ int
 expiring_finish(struct expiring *r, long max)
 {
 	json_t *sum = NULL;
+	char why[512], *text = NULL;
+	size_t len = 0;
 	int status = 0;
 
+	if (r->metrics != NULL) {
+		if ((text = metrics_text(&r->sum, r->metrics_names ? &r->m :
+		    NULL, r->p.now, r->shard, r->shards, &len)) == NULL)
+			snprintf(why, sizeof(why), "metrics: %s",
+			    strerror(errno));
+		if (text == NULL || metrics_write(r->metrics, text, len, why,
+		    sizeof(why)) != 0) {
+			diag_warnx("%s", why);
+			free(text);
+			(void)fclose(stdout);
+			return 2;
+		}
+		free(text);
+	}
 	/* The lease runs from the claims, not from the start of the run. */
 	r->lease.until = (long long)time(NULL) + r->lease_secs;
 	if (r->summary) {
@@ -508,8 +558,8 @@ expiring_finish(struct expiring *r, long max)
 		    putc('\n', stdout) == EOF)
 			status = 2;
 		json_decref(sum);
-	} else if (renew_queue_write_gated(r->q, stdout, max, r->leasing ?
-	    expiring_gate : NULL, r) < 0) {
+	} else if (!nodocs(r) && renew_queue_write_gated(r->q, stdout, max,
+	    r->leasing ? expiring_gate : NULL, r) < 0) {
 		if (renew_queue_tmp_errno(r->q) != 0) {
 			diag_warnx("temporary file: %s",
 			    strerror(renew_queue_tmp_errno(r->q)));
@@ -532,7 +582,7 @@ expiring_scan(struct expiring *r)
 	 * What may be due, where the store indexes it (a database of
 	 * millions of names); the summary and parked names need them all.
 	 */
-	if (!r->summary && !r->p.include_parked) {
+	if (!nodocs(r) && !r->p.include_parked && r->metrics == NULL) {
 		/*
 		 * With a directory, the certificates whose renewal-info check
 		 * has come are wanted too (a CA that turns out to offer none
@@ -559,5 +609,6 @@ expiring_free(struct expiring *r)
 	free(r->c);
 	ari_client_close(&r->ac);
 	json_decref(r->sum.paused);
+	metrics_free(&r->m);
 	renew_queue_free(r->q);
 }

@@ -13,8 +13,17 @@
  * hosts never emit a name twice. A dry run (--now) and --summary claim
  * nothing.
  *
+ * With metrics (metrics.h), the summary's counts of every name of the
+ * shard, leased or not, are also kept, in the same pass over the store
+ * (which then lists every name, not only those that may be due), and
+ * written before the documents: to a file, or instead of the documents to
+ * stdout ("-"; a run that, like --summary, claims and asks nothing).
+ *
+ * With quiet unset and stderr a terminal, the renewal-info requests show
+ * their progress there (progress.h).
+ *
  * The caller fills the options (s, p, shard, shards, summary, verbose,
- * directory, dry, ari_max, rate), then calls expiring_lease_setup(),
+ * directory, dry, ari_max, rate, metrics, metrics_names, quiet), then calls expiring_lease_setup(),
  * expiring_ari_setup() unless renewal information is not wanted,
  * expiring_scan(), expiring_finish(), and expiring_free(). Everything the
  * struct points to is owned by it, except s (the caller's store).
@@ -26,6 +35,7 @@
 #include <jansson.h>
 
 #include "ari.h"
+#include "metrics.h"
 #include "renew.h"
 #include "renewq.h"
 #include "store.h"
@@ -45,7 +55,11 @@ struct expiring {
 	struct renew_queue	*q;
 	struct renew_summary	 sum;
 	unsigned long		 shard, shards;
-	int			 summary, status, verbose;
+	int			 summary, status, verbose, quiet;
+	/* Metrics: the file, "-" (stdout) or NULL; the per-name series. */
+	const char		*metrics;
+	int			 metrics_names;
+	struct metrics		 m;
 	/* Renewal information. */
 	const char		*directory;
 	int			 ari, dry, unstored;
@@ -79,8 +93,10 @@ int expiring_ari_setup(struct expiring *r, const char *ca_bundle,
 int expiring_scan(struct expiring *r);
 
 /*
- * Writes the documents (at most max per registered domain when max > 0)
- * or the summary to stdout and closes it. Returns the exit status.
+ * Writes the metrics, when wanted, then the documents (at most max per
+ * registered domain when max > 0) or the summary to stdout, and closes
+ * it. When the metrics cannot be written, nothing else is (nothing is
+ * claimed) and the status is 2. Returns the exit status.
  */
 int expiring_finish(struct expiring *r, long max);
 

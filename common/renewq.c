@@ -451,12 +451,22 @@ renew_summary_add(struct renew_summary *sum, const struct renew_info *ri,
 
 	sum->managed++;
 	sum->due += ri->emit;
+	if (ri->has_cert && !ri->parked && (!sum->has_soonest ||
+	    ri->not_after < sum->soonest)) {
+		sum->soonest = ri->not_after;
+		sum->has_soonest = 1;
+	}
 	if (ri->has_cert && ri->not_after <= now) {
 		sum->expired++;
 		sum->alarm++;
-	} else if (ri->has_cert && ri->not_after - now <= RENEW_SOON) {
-		sum->expiring++;
-		sum->alarm += ri->fail_count > 0;
+	} else if (ri->has_cert) {
+		sum->expiring1d += ri->not_after - now <= RENEW_DAY;
+		sum->expiring30d += ri->not_after - now <= 30 * RENEW_DAY;
+		if (ri->not_after - now <= RENEW_SOON) {
+			sum->expiring++;
+			sum->expiring_failing += ri->fail_count > 0;
+			sum->alarm += ri->fail_count > 0;
+		}
 	}
 	if (ri->fail_count <= 0)
 		return 0;
@@ -469,6 +479,7 @@ renew_summary_add(struct renew_summary *sum, const struct renew_info *ri,
 		return 0;
 	}
 	sum->alarm++;
+	sum->npaused++;
 	if (sum->paused == NULL && (sum->paused = json_array()) == NULL)
 		return -1;
 	p = json_pack("{s:s,s:s?}", "name", ri->name, "unpause",

@@ -76,11 +76,20 @@ typedef int (*renew_queue_gate)(const char *line, char **repl, void *arg);
 long renew_queue_write_gated(struct renew_queue *q, FILE *out,
     long max_per_domain, renew_queue_gate gate, void *arg);
 
-/* Counts for --summary; zero it, then add each name. */
+/*
+ * Counts for --summary and --metrics; zero it, then add each name.
+ * expiring is within 7 days (RENEW_SOON), expiring1d and expiring30d
+ * within 1 and 30 days; none of them counts an expired certificate.
+ */
 struct renew_summary {
 	long		 managed, due, expiring, failing, parked, expired;
 	long		 preflight; /* failing pre-flight, not counted in failing */
 	long		 alarm;   /* names that make the exit status 1 */
+	long		 expiring1d, expiring30d, npaused;
+	long		 expiring_failing; /* within 7 days, last attempt failed */
+	long		 unreadable; /* counted by the caller: metadata unusable */
+	int		 has_soonest;
+	long long	 soonest; /* earliest notAfter of names not parked */
 	json_t		*paused;  /* [{name, unpause}], owned */
 };
 

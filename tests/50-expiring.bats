@@ -10,8 +10,9 @@
 load helpers/common
 
 ACME=urn:ietf:params:acme:error:
-USAGE="usage: cert-expiring [-AIrv] [-b i/n] [-C file] [-d url] [-e days] [-L seconds]
-	[-l count] [-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-x days]"
+USAGE="usage: cert-expiring [-AIqrvZ] [-b i/n] [-C file] [-d url] [-e days] [-L seconds]
+	[-l count] [-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-X file]
+	[-x days]"
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -27,24 +28,11 @@ teardown() {
 
 # put NAME...: a certificate for the names, valid $DAYS days (90 by
 # default) from now, stored by certstore-put.
-put() {
-	local p=c$RANDOM$RANDOM
-	test_cert "$T" "$p" "${DAYS:-90}" "$@"
-	jq -cn --rawfile pem "$T/$p.pem" --arg k "$T/$p.key" \
-		'{version: 1, identifiers: $ARGS.positional,
-		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \
-		--args "$@" | certstore-put -s "$STORE" >/dev/null
-}
+put() { cert_put "$T" "$STORE" "${DAYS:-90}" "$@"; }
 
 # failed ERROR NAME...: certstore-put records the error object (JSON)
 # as a failed attempt for the names.
-failed() {
-	local e=$1
-	shift
-	jq -cn --argjson e "$e" '{version: 1, identifiers: $ARGS.positional,
-		error: ({step: "acme-order", detail: "test"} + $e)}' --args "$@" |
-		certstore-put -s "$STORE" >/dev/null || (($? == 1))
-}
+failed() { cert_failed "$STORE" "$@"; }
 
 # secs TIME / at SECONDS: RFC 3339 and seconds since the epoch.
 secs() { date -u -d "$1" +%s; }
@@ -695,7 +683,7 @@ cert-expiring: worse.example: metadata: notAfter is not an RFC 3339 time" stderr
 		} >"$dir/$page.sh"
 	done
 	assert_equal "$(grep -c '^echo "## ' "$dir/certstore.sh")" 5 "certstore examples"
-	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 7 "cert-expiring examples"
+	assert_equal "$(grep -c '^echo "## ' "$dir/cert-expiring.sh")" 8 "cert-expiring examples"
 	# certstore(1): add two names, list, unpark, remove one.
 	run_split -0 bash -c "cd '$dir' && bash certstore.sh"
 	assert_equal "$(sort <<<"$output")" "example.com

@@ -11,6 +11,14 @@
 #                            serial is 16 hex digits starting with 71;
 #                            with TEST_CERT_AKI=1 it has an Authority Key
 #                            Identifier, so an RFC 9773 CertID
+# cert_put DIR STORE DAYS NAME...
+#                            a certificate for the names, valid DAYS days
+#                            from now (made in DIR), stored in STORE by
+#                            certstore-put
+# cert_failed STORE ERROR NAME...
+#                            certstore-put records the error object (JSON,
+#                            step acme-order and detail "test" unless it
+#                            says) as a failed attempt for the names
 
 test_ca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -47,3 +55,21 @@ jwk_thumbprint() {
 	rm -f "$raw"
 }
 b64url() { base64 -w 0 | tr '+/' '-_' | tr -d '='; }
+
+cert_put() {
+	local dir=$1 store=$2 days=$3 p=c$RANDOM$RANDOM
+	shift 3
+	test_cert "$dir" "$p" "$days" "$@"
+	jq -cn --rawfile pem "$dir/$p.pem" --arg k "$dir/$p.key" \
+		'{version: 1, identifiers: $ARGS.positional,
+		  key: {path: $k, type: "ec-p256"}, certificate: {pem: $pem}}' \
+		--args "$@" | certstore-put -s "$store" >/dev/null
+}
+
+cert_failed() {
+	local store=$1 e=$2
+	shift 2
+	jq -cn --argjson e "$e" '{version: 1, identifiers: $ARGS.positional,
+		error: ({step: "acme-order", detail: "test"} + $e)}' --args "$@" |
+		certstore-put -s "$store" >/dev/null || (($? == 1))
+}
