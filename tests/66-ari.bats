@@ -461,3 +461,24 @@ fake() {
 	assert_stderr "cert-expiring: f00001.example: renewal info not stored: meta/f00001.example.json: Permission denied
 cert-expiring: renewal info: the answers cannot be stored (see above): 2 certificates left for the next run"
 }
+
+@test "ARI: the sweep's progress on a terminal; nothing more on stderr when it is not one; -q silences it" {
+	command -v script >/dev/null || skip "no script(1) (bsdutils)"
+	fake 30
+	proxy_ari '{"default": {"start": 864000, "end": 950400, "retryAfter": 21600}}'
+	# 30 requests at 20 a second: about 1.5 s, several updates. Asked as
+	# at --now, nothing stored, so every run asks them all.
+	now=$(at $(($(date +%s) + 60)))
+	script -qec "cert-expiring -R 20 -n $now >'$T/out'" /dev/null </dev/null >"$T/tty"
+	assert_equal "$(wc -l <"$T/out")" 0 "documents"
+	grep -aq 'cert-expiring: renewal info: [0-9]*/30, 0 failed, [0-9.]*/s' "$T/tty" ||
+		fail "no progress line: $(od -c "$T/tty" | head -20)"
+	grep -aq 'cert-expiring: renewal info: 30/30, 0 failed' "$T/tty" || fail "no 30/30"
+	# Erased at the end: nothing but spaces after the last carriage return.
+	assert_equal "$(tr '\r' '\n' <"$T/tty" | tail -n 1 | tr -d ' ')" "" "erased"
+	script -qec "cert-expiring -q -R 20 -n $now >'$T/out'" /dev/null </dev/null >"$T/tty"
+	assert_equal "$(cat "$T/tty")" "" "-q"
+	run_split -0 cert-expiring -R 20 -n "$now"
+	assert_stderr ''
+	assert_equal "$(wc -c <"$STDERR_FILE")" 0 "stderr bytes"
+}
