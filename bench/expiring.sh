@@ -4,7 +4,8 @@
 # store is made of metadata files (as certstore-put writes them, with
 # certificates issued over the last 90 days); no CA is involved. Prints a
 # Markdown table: wall time, CPU and peak RSS of a normal run (the due
-# documents written to /dev/null) and of --summary, from /usr/bin/time.
+# documents written to /dev/null), of --summary, and with --metrics (and
+# its per-name series), from /usr/bin/time.
 set -eu
 cd "$(dirname "$0")/.."
 make -s all
@@ -49,5 +50,9 @@ for n in "${sizes[@]}"; do
 	due=$(bin/cert-expiring -s "$tmp/s$n" | wc -l)
 	measure "$n certificates ($due due), documents" bin/cert-expiring -s "$tmp/s$n"
 	measure "$n certificates, --summary" bin/cert-expiring -r -s "$tmp/s$n"
+	# Without leases (-L 0), so that both emit every document due.
+	measure "$n certificates, documents, -L 0" bin/cert-expiring -s "$tmp/s$n" -L 0
+	measure "$n certificates, documents, -L 0 --metrics FILE" bin/cert-expiring -s "$tmp/s$n" -L 0 -X "$tmp/m.prom"
+	measure "$n certificates, --metrics - --metrics-names" bin/cert-expiring -s "$tmp/s$n" -X - -Z
 	rm -rf "$tmp/s$n"
 done
