@@ -11,7 +11,7 @@ DESTDIR  ?=
 PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq ldns
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-WFLAGS    = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
+WFLAGS    = -std=c11 -pthread -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
             -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
             -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
 # SANITIZE=1 builds with AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -20,6 +20,8 @@ struct ctx {
 	struct client		c;
 	struct authz_opts	o;
 	struct selfcheck	sc;
+	const char		*timeout_opt, *resolver_opt; /* -W, -N */
+	int			 check_opt;                  /* -V */
 };
 
 static void
@@ -84,6 +86,25 @@ setup(struct ctx *x, const char *timeout, int check, const char *resolver,
 	return client_setup(&x->c, why, whylen);
 }
 
+/* stream_run_ctx()'s hooks: one context per document in flight. */
+static int
+setup_one(void *v, char *why, size_t whylen)
+{
+	struct ctx *x = v;
+
+	return setup(x, x->timeout_opt, x->check_opt, x->resolver_opt, why,
+	    whylen);
+}
+
+static void
+done_one(void *v)
+{
+	struct ctx *x = v;
+
+	client_close(&x->c);
+	selfcheck_free(&x->sc);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -96,10 +117,11 @@ main(int argc, char *argv[])
 	    { "resolver", required_argument, NULL, 'N' },
 	    { NULL, 0, NULL, 0 } };
 	struct ctx x;
-	const char *timeout = NULL, *webroot = NULL, *hook = NULL;
-	const char *resolver = NULL;
+	struct stream_ctx sc = { &x, sizeof(x), setup_one, done_one };
+	const char *webroot = NULL, *hook = NULL;
 	char why[512];
-	int ch, status, check = 0;
+	unsigned n;
+	int ch;
 
 	memset(&x, 0, sizeof(x));
 	diag_init(argv);
@@ -110,9 +132,9 @@ main(int argc, char *argv[])
 		case 't': x.o.type = optarg; break;
 		case 'w': webroot = optarg; hook = NULL; break;
 		case 'H': hook = optarg; webroot = NULL; break;
-		case 'W': timeout = optarg; break;
-		case 'V': check = 1; break;
-		case 'N': resolver = optarg; break;
+		case 'W': x.timeout_opt = optarg; break;
+		case 'V': x.check_opt = 1; break;
+		case 'N': x.resolver_opt = optarg; break;
 		default:
 			if (!client_option(&x.c, ch, optarg)) {
 				usage(stderr);
@@ -127,13 +149,9 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (setup(&x, timeout, check, resolver, why, sizeof(why)) != 0) {
+	if ((n = client_in_flight(&x.c, why, sizeof(why))) == 0) {
 		diag_warnx("%s", why);
-		selfcheck_free(&x.sc);
 		return 2;
 	}
-	status = stream_run(stdin, "<stdin>", stdout, step, &x);
-	client_close(&x.c);
-	selfcheck_free(&x.sc);
-	return status;
+	return stream_run_ctx(stdin, "<stdin>", stdout, step, &sc, n);
 }

@@ -23,6 +23,7 @@ struct ctx {
 	struct client		c;
 	struct finalize_opts	o;
 	struct store		*store; /* for its private area, or NULL */
+	const char		*store_opt, *timeout_opt; /* -s, -W */
 };
 
 static void
@@ -93,6 +94,24 @@ setup(struct ctx *x, const char *store, const char *timeout, char *why,
 	return client_setup(&x->c, why, whylen);
 }
 
+/* stream_run_ctx()'s hooks: one context per document in flight. */
+static int
+setup_one(void *v, char *why, size_t whylen)
+{
+	struct ctx *x = v;
+
+	return setup(x, x->store_opt, x->timeout_opt, why, whylen);
+}
+
+static void
+done_one(void *v)
+{
+	struct ctx *x = v;
+
+	client_close(&x->c);
+	store_close(x->store);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -104,9 +123,10 @@ main(int argc, char *argv[])
 	    { "timeout", required_argument, NULL, 'W' },
 	    { NULL, 0, NULL, 0 } };
 	struct ctx x;
-	const char *store = NULL, *timeout = NULL;
+	struct stream_ctx sc = { &x, sizeof(x), setup_one, done_one };
 	char why[512];
-	int ch, status;
+	unsigned n;
+	int ch;
 
 	memset(&x, 0, sizeof(x));
 	diag_init(argv);
@@ -115,10 +135,10 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'h': usage(stdout); return 0;
 		case 'D': x.o.key_dir = optarg; break;
-		case 's': store = optarg; break;
+		case 's': x.store_opt = optarg; break;
 		case 'K': x.o.key_type = optarg; break;
 		case 'P': x.o.preferred = optarg; break;
-		case 'W': timeout = optarg; break;
+		case 'W': x.timeout_opt = optarg; break;
 		default:
 			if (!client_option(&x.c, ch, optarg)) {
 				usage(stderr);
@@ -131,14 +151,9 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (setup(&x, store, timeout, why, sizeof(why)) != 0) {
+	if ((n = client_in_flight(&x.c, why, sizeof(why))) == 0) {
 		diag_warnx("%s", why);
-		store_close(x.store);
 		return 2;
 	}
-	status = stream_run(stdin, "<stdin>", stdout, step, &x);
-	client_close(&x.c);
-	if (x.store != NULL)
-		store_close(x.store);
-	return status;
+	return stream_run_ctx(stdin, "<stdin>", stdout, step, &sc, n);
 }

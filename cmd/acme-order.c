@@ -21,6 +21,7 @@ struct ctx {
 	struct client	 c;
 	const char	*profile; /* certificate profile, or NULL */
 	struct preflight pf;      /* --points-to, --caa-identity */
+	const char	*points, *caa, *resolver; /* -O, -Y, -N */
 };
 
 static void
@@ -76,6 +77,28 @@ out:
 	return rc;
 }
 
+/* stream_run_ctx()'s hooks: one context per document in flight. */
+static int
+setup_one(void *v, char *why, size_t whylen)
+{
+	struct ctx *x = v;
+
+	if (preflight_setup(&x->pf, conf_value(CONF_V_POINTS_TO, x->points),
+	    conf_value(CONF_V_CAA_IDENTITY, x->caa), conf_value(CONF_V_RESOLVER,
+	    x->resolver), 0, why, whylen) != 0)
+		return -1;
+	return client_setup(&x->c, why, whylen);
+}
+
+static void
+done_one(void *v)
+{
+	struct ctx *x = v;
+
+	client_close(&x->c);
+	preflight_free(&x->pf);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -86,10 +109,11 @@ main(int argc, char *argv[])
 	    { "resolver", required_argument, NULL, 'N' },
 	    { NULL, 0, NULL, 0 } };
 	struct ctx x;
+	struct stream_ctx sc = { &x, sizeof(x), setup_one, done_one };
 	struct client *c = &x.c;
-	const char *points = NULL, *caa = NULL, *resolver = NULL;
 	char why[512];
-	int ch, status;
+	unsigned n;
+	int ch;
 
 	memset(&x, 0, sizeof(x));
 	diag_init(argv);
@@ -102,11 +126,11 @@ main(int argc, char *argv[])
 		if (ch == 'p')
 			x.profile = optarg;
 		else if (ch == 'O')
-			points = optarg;
+			x.points = optarg;
 		else if (ch == 'Y')
-			caa = optarg;
+			x.caa = optarg;
 		else if (ch == 'N')
-			resolver = optarg;
+			x.resolver = optarg;
 		else if (!client_option(c, ch, optarg)) {
 			usage(stderr);
 			return 2;
@@ -118,16 +142,9 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	x.profile = conf_value(CONF_V_PROFILE, x.profile);
-	if (preflight_setup(&x.pf, conf_value(CONF_V_POINTS_TO, points),
-	    conf_value(CONF_V_CAA_IDENTITY, caa), conf_value(CONF_V_RESOLVER,
-	    resolver), 0, why, sizeof(why)) != 0 ||
-	    client_setup(c, why, sizeof(why)) != 0) {
+	if ((n = client_in_flight(c, why, sizeof(why))) == 0) {
 		diag_warnx("%s", why);
-		preflight_free(&x.pf);
 		return 2;
 	}
-	status = stream_run(stdin, "<stdin>", stdout, step, &x);
-	client_close(c);
-	preflight_free(&x.pf);
-	return status;
+	return stream_run_ctx(stdin, "<stdin>", stdout, step, &sc, n);
 }

@@ -27,6 +27,7 @@ struct ctx {
 	const char	*reason;   /* -r name, or NULL */
 	int		 code;     /* its RFC 5280 code, -1 for none */
 	int		 cert_key; /* --cert-key */
+	const char	*store_opt; /* -s */
 };
 
 static void
@@ -156,6 +157,30 @@ out:
 	return rc;
 }
 
+/* stream_run_ctx()'s hooks: one context per document in flight. */
+static int
+setup_one(void *v, char *why, size_t whylen)
+{
+	struct store_opts so = { 0640, (gid_t)-1, 1, 0 };
+	struct ctx *x = v;
+
+	if (client_setup(&x->c, why, whylen) != 0)
+		return -1;
+	if (x->store_opt != NULL && (x->store = store_open(x->store_opt, &so,
+	    why, whylen)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+done_one(void *v)
+{
+	struct ctx *x = v;
+
+	store_close(x->store);
+	client_close(&x->c);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -164,11 +189,11 @@ main(int argc, char *argv[])
 	    { "reason", required_argument, NULL, 'r' },
 	    { "store", required_argument, NULL, 's' },
 	    { NULL, 0, NULL, 0 } };
-	struct store_opts so = { 0640, (gid_t)-1, 1, 0 };
 	struct ctx x;
-	const char *store = NULL;
+	struct stream_ctx sc = { &x, sizeof(x), setup_one, done_one };
 	char why[512];
-	int ch, status;
+	unsigned n;
+	int ch;
 
 	memset(&x, 0, sizeof(x));
 	x.code = -1;
@@ -184,7 +209,7 @@ main(int argc, char *argv[])
 		else if (ch == 'r')
 			x.reason = optarg;
 		else if (ch == 's')
-			store = optarg;
+			x.store_opt = optarg;
 		else if (!client_option(&x.c, ch, optarg)) {
 			usage(stderr);
 			return 2;
@@ -203,18 +228,10 @@ main(int argc, char *argv[])
 	/* Revoking never registers; with --cert-key no account is used. */
 	x.c.existing = 1;
 	x.c.no_account = x.cert_key;
-	if (client_setup(&x.c, why, sizeof(why)) != 0) {
+	x.store_opt = conf_value(CONF_V_STORE, x.store_opt);
+	if ((n = client_in_flight(&x.c, why, sizeof(why))) == 0) {
 		diag_warnx("%s", why);
 		return 2;
 	}
-	if ((store = conf_value(CONF_V_STORE, store)) != NULL &&
-	    (x.store = store_open(store, &so, why, sizeof(why))) == NULL) {
-		diag_warnx("%s", why);
-		client_close(&x.c);
-		return 2;
-	}
-	status = stream_run(stdin, "<stdin>", stdout, step, &x);
-	store_close(x.store);
-	client_close(&x.c);
-	return status;
+	return stream_run_ctx(stdin, "<stdin>", stdout, step, &sc, n);
 }

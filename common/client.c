@@ -1,5 +1,6 @@
 /* client: shared options and the lazily opened ACME session. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "diag.h"
 #include "http.h"
 #include "state.h"
+#include "stream.h"
 
 int
 client_option(struct client *c, int ch, const char *arg)
@@ -26,10 +28,29 @@ client_option(struct client *c, int ch, const char *arg)
 	case 'E': c->eab_kid = arg; break;
 	case 'M': c->eab_hmac = arg; break;
 	case 'T': c->http_timeout = arg; break;
+	case 'F': c->in_flight = arg; break;
 	case 'v': diag_verbosity++; break;
 	default: return 0;
 	}
 	return 1;
+}
+
+unsigned
+client_in_flight(const struct client *c, char *why, size_t whylen)
+{
+	const char *v = conf_value(CONF_V_IN_FLIGHT, c->in_flight);
+	char *end = NULL;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *v == '-' || n < 1 ||
+	    n > STREAM_IN_FLIGHT_MAX) {
+		snprintf(why, whylen, "in-flight: not a number from 1 to %u: "
+		    "%s", STREAM_IN_FLIGHT_MAX, v);
+		return 0;
+	}
+	return (unsigned)n;
 }
 
 int
@@ -82,6 +103,35 @@ client_setup(struct client *c, char *why, size_t whylen)
 	    why, whylen);
 }
 
+/*
+ * What the sessions of one process share: the directory the first one
+ * fetched, and a lock that makes them open one after the other, so that
+ * the documents in flight of one step fetch the directory once and find
+ * the account once (the later ones read the cache file the first wrote).
+ */
+static pthread_mutex_t client_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *client_dir;      /* owned; for client_dir_url */
+static char *client_dir_url;
+
+static int
+client_open_locked(struct client *c, json_t *session)
+{
+	json_t *known = session != NULL ? json_object_get(session,
+	    "directory") : NULL;
+
+	if (known == NULL && client_dir != NULL &&
+	    strcmp(client_dir_url, c->directory) == 0)
+		known = client_dir;
+	if ((known == NULL || acme_open_known(&c->acme, c->directory,
+	    known) != 0) && acme_open(&c->acme, c->directory,
+	    &c->problem) != 0)
+		return -1;
+	if (client_dir == NULL && (client_dir_url = strdup(c->directory)) !=
+	    NULL)
+		client_dir = json_incref(c->acme.dir);
+	return 0;
+}
+
 static int
 client_open(struct client *c, json_t *session)
 {
@@ -92,12 +142,13 @@ client_open(struct client *c, json_t *session)
 	};
 
 	/* The directory the previous step fetched saves a request. */
-	if ((session == NULL || acme_open_known(&c->acme, c->directory,
-	    json_object_get(session, "directory")) != 0) &&
-	    acme_open(&c->acme, c->directory, &c->problem) != 0)
+	pthread_mutex_lock(&client_mu);
+	if (client_open_locked(c, session) != 0 || (!c->no_account &&
+	    account_login(&c->acme, &o, &c->problem) != 0)) {
+		pthread_mutex_unlock(&client_mu);
 		goto fail;
-	if (!c->no_account && account_login(&c->acme, &o, &c->problem) != 0)
-		goto fail;
+	}
+	pthread_mutex_unlock(&client_mu);
 	return 0;
 fail:
 	if (c->problem == NULL)
@@ -187,4 +238,8 @@ client_close(struct client *c)
 	json_decref(c->problem);
 	c->problem = NULL;
 	http_cleanup();
+	json_decref(client_dir);
+	client_dir = NULL;
+	free(client_dir_url);
+	client_dir_url = NULL;
 }

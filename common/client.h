@@ -20,7 +20,7 @@
 #define CLIENT_SESSION_AGE 600
 
 /* Short options shared by every ACME command; a command appends its own. */
-#define CLIENT_SHORTOPTS "d:C:k:Sac:E:M:T:vh"
+#define CLIENT_SHORTOPTS "d:C:k:Sac:E:M:T:F:vh"
 /* Long options, as initialisers for struct option. */
 #define CLIENT_LONGOPTS \
 	{ "directory", required_argument, NULL, 'd' }, \
@@ -32,16 +32,17 @@
 	{ "eab-kid", required_argument, NULL, 'E' }, \
 	{ "eab-hmac-key", required_argument, NULL, 'M' }, \
 	{ "http-timeout", required_argument, NULL, 'T' }, \
+	{ "in-flight", required_argument, NULL, 'F' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* The usage text of those options, for usage(). */
 #define CLIENT_USAGE \
 	"[-aSv] [-C file] [-c mailto:addr] [-d url] [-E kid -M key]\n" \
-	"\t[-k file] [-T seconds]"
+	"\t[-F n] [-k file] [-T seconds]"
 
 struct client {
 	const char	*directory, *ca_bundle, *account_key, *contact;
-	const char	*eab_kid, *eab_hmac, *http_timeout;
+	const char	*eab_kid, *eab_hmac, *http_timeout, *in_flight;
 	int		 agree_tos, staging;
 	int		 existing; /* only an existing account: none is made
 				      (acme-account, acme-revoke) */
@@ -52,6 +53,13 @@ struct client {
 	int		 state;   /* 0 not opened, 1 open, -1 failed */
 	json_t		*problem; /* why opening failed, owned */
 };
+
+/*
+ * The number of documents to keep in flight (--in-flight, then
+ * ACMEPIPE_IN_FLIGHT, then 16): 1 to STREAM_IN_FLIGHT_MAX, or 0 with a
+ * one-line reason in why (a usage error).
+ */
+unsigned client_in_flight(const struct client *c, char *why, size_t whylen);
 
 /* Handles one getopt result: 1 when ch was a shared option, else 0. */
 int client_option(struct client *c, int ch, const char *arg);

@@ -6,6 +6,7 @@
 #undef OPENSSL_NO_DEPRECATED
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,43 @@
 struct dns {
 	ldns_resolver	*res;
 	char		 server[64];
-	int		 unanswered; /* queries in a row without an answer */
 };
+
+/*
+ * Queries in a row without an answer, per server and per process: the
+ * handles of a step's documents in flight (one each, since an ldns
+ * resolver is not for several threads) give up on a dead server
+ * together.
+ */
+#define DNS_SERVERS 8
+static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char	server[64];
+	int	unanswered;
+} dns_health[DNS_SERVERS];
+
+/* Adds delta (or with reset, sets 0) to server's count; the count. */
+static int
+dns_unanswered(const char *server, int delta, int reset)
+{
+	int i, n = 0;
+
+	pthread_mutex_lock(&dns_mu);
+	for (i = 0; i < DNS_SERVERS; i++)
+		if (dns_health[i].server[0] == '\0' ||
+		    strcmp(dns_health[i].server, server) == 0)
+			break;
+	if (i < DNS_SERVERS) {
+		if (dns_health[i].server[0] == '\0')
+			snprintf(dns_health[i].server,
+			    sizeof(dns_health[i].server), "%s", server);
+		dns_health[i].unanswered = reset ? 0 :
+		    dns_health[i].unanswered + delta;
+		n = dns_health[i].unanswered;
+	}
+	pthread_mutex_unlock(&dns_mu);
+	return n;
+}
 
 /* server into a bare address (buf) and a port (53 when none). */
 static int
@@ -192,7 +228,7 @@ dns_ask(struct dns *d, const char *name, ldns_rr_type t, const char *tname,
 	int code;
 
 	*pkt = NULL;
-	if (d->unanswered >= DNS_DOWN_AFTER) {
+	if (dns_unanswered(d->server, 0, 0) >= DNS_DOWN_AFTER) {
 		snprintf(why, whylen, "%s %s: not asked: %s gave no answer to "
 		    "%d queries in a row", tname, name, d->server,
 		    DNS_DOWN_AFTER);
@@ -209,10 +245,10 @@ dns_ask(struct dns *d, const char *name, ldns_rr_type t, const char *tname,
 	if (st != LDNS_STATUS_OK || *pkt == NULL) {
 		snprintf(why, whylen, "%s %s: no answer from %s: %s", tname,
 		    name, d->server, ldns_get_errorstr_by_id(st));
-		d->unanswered++;
+		(void)dns_unanswered(d->server, 1, 0);
 		goto fail;
 	}
-	d->unanswered = 0;
+	(void)dns_unanswered(d->server, 0, 1);
 	code = (int)ldns_pkt_get_rcode(*pkt);
 	if (code == LDNS_RCODE_NOERROR)
 		return DNS_OK;

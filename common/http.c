@@ -1,5 +1,10 @@
-/* http: one libcurl handle per process. */
+/*
+ * http: one libcurl handle per thread (one per process for a step that
+ * keeps one document in flight), each keeping its connection to the CA
+ * open from one request to the next.
+ */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +16,17 @@
 #include "diag.h"
 #include "http.h"
 
-static CURL *http_curl;
+/* The settings of http_init(), the same for every thread's handle. */
+static struct {
+	char	*ca_bundle;
+	long	 connect_timeout, timeout;
+} http_conf;
 static int http_global;
+/* This thread's handle; every handle made, for http_cleanup(). */
+static __thread CURL *http_curl;
+static pthread_mutex_t http_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURL **http_handles;
+static size_t http_nhandles;
 
 /* Collects the body, refusing more than HTTP_MAX_BODY. */
 static size_t
@@ -126,6 +140,48 @@ http_header_cb(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+/* Sets up this thread's handle; 0, or -1 with why. */
+static int
+http_handle(char *why, size_t whylen)
+{
+	CURL **nh, *h;
+
+	if (http_curl != NULL)
+		return 0;
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(why, whylen, "curl_easy_init failed");
+		return -1;
+	}
+	if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) ||
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+	    http_conf.connect_timeout) ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT, http_conf.timeout) ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT, "acmepipe/0.1") ||
+	    (http_conf.ca_bundle != NULL &&
+	    curl_easy_setopt(h, CURLOPT_CAINFO, http_conf.ca_bundle))) {
+		curl_easy_cleanup(h);
+		snprintf(why, whylen, "curl_easy_setopt failed");
+		return -1;
+	}
+	pthread_mutex_lock(&http_mu);
+	nh = realloc(http_handles, (http_nhandles + 1) * sizeof(*nh));
+	if (nh != NULL) {
+		http_handles = nh;
+		http_handles[http_nhandles++] = h;
+	}
+	pthread_mutex_unlock(&http_mu);
+	if (nh == NULL) {
+		curl_easy_cleanup(h);
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	http_curl = h;
+	return 0;
+}
+
 int
 http_init(const char *ca_bundle, long connect_timeout, long timeout,
     char *why, size_t whylen)
@@ -137,31 +193,32 @@ http_init(const char *ca_bundle, long connect_timeout, long timeout,
 		}
 		http_global = 1;
 	}
-	if (http_curl == NULL && (http_curl = curl_easy_init()) == NULL) {
-		snprintf(why, whylen, "curl_easy_init failed");
+	free(http_conf.ca_bundle);
+	http_conf.ca_bundle = NULL;
+	if (ca_bundle != NULL && (http_conf.ca_bundle = strdup(ca_bundle)) ==
+	    NULL) {
+		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
-	if (curl_easy_setopt(http_curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    curl_easy_setopt(http_curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    curl_easy_setopt(http_curl, CURLOPT_CONNECTTIMEOUT, connect_timeout) ||
-	    curl_easy_setopt(http_curl, CURLOPT_TIMEOUT, timeout) ||
-	    curl_easy_setopt(http_curl, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(http_curl, CURLOPT_PROTOCOLS_STR, "https") ||
-	    curl_easy_setopt(http_curl, CURLOPT_USERAGENT, "acmepipe/0.1") ||
-	    (ca_bundle != NULL &&
-	    curl_easy_setopt(http_curl, CURLOPT_CAINFO, ca_bundle))) {
-		snprintf(why, whylen, "curl_easy_setopt failed");
-		return -1;
-	}
-	return 0;
+	http_conf.connect_timeout = connect_timeout;
+	http_conf.timeout = timeout;
+	/* The calling thread's handle now, so that setup errors show. */
+	return http_handle(why, whylen);
 }
 
 void
 http_cleanup(void)
 {
-	if (http_curl != NULL)
-		curl_easy_cleanup(http_curl);
+	size_t i;
+
+	for (i = 0; i < http_nhandles; i++)
+		curl_easy_cleanup(http_handles[i]);
+	free(http_handles);
+	http_handles = NULL;
+	http_nhandles = 0;
 	http_curl = NULL;
+	free(http_conf.ca_bundle);
+	http_conf.ca_bundle = NULL;
 	if (http_global)
 		curl_global_cleanup();
 	http_global = 0;
@@ -207,6 +264,10 @@ http_request(const char *method, const char *url, const char *ctype,
 
 	http_response_free(r);
 	*err = 0;
+	if (http_handle(why, whylen) != 0) {
+		*err = HTTP_ERR_CONNECTION;
+		return -1;
+	}
 	snprintf(ct, sizeof(ct), "Content-Type: %s",
 	    ctype != NULL ? ctype : "application/octet-stream");
 	if (body != NULL) {

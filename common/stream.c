@@ -1,5 +1,6 @@
 /* stream: the shared JSON Lines loop. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,31 +122,31 @@ stream_parse(const char *buf, size_t len, const char *inname,
 	return doc;
 }
 
+/*
+ * Reads the next document: 1 with *doc and *lineno, 0 at the end, -1
+ * when reading cannot go on (a read error). Lines that are not documents
+ * are reported and skipped with *status 2.
+ */
 static int
-stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
-    void *arg, int all)
+stream_next(FILE *in, const char *inname, char **buf, size_t *cap,
+    unsigned long *lineno, json_t **doc, int *status)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	unsigned long lineno = 0;
-	long n;
-	json_t *doc;
-	int status = 0, had_error;
 	const char *line;
 	size_t len;
+	long n;
 
-	while ((n = stream_getline(in, &buf, &cap)) != -1) {
-		lineno++;
+	while ((n = stream_getline(in, buf, cap)) != -1) {
+		(*lineno)++;
 		if (n == -2) {
-			diag_warnx("%s:%lu: %s", inname, lineno,
+			diag_warnx("%s:%lu: %s", inname, *lineno,
 			    strerror(errno));
-			status = 2;
-			break;
+			*status = 2;
+			return -1;
 		}
 		if (n == -3) {
 			diag_warnx("%s:%lu:1: line longer than %u bytes",
-			    inname, lineno, STREAM_MAX_LINE);
-			status = 2;
+			    inname, *lineno, STREAM_MAX_LINE);
+			*status = 2;
 			continue;
 		}
 		/*
@@ -153,32 +154,69 @@ stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
 		 * of a file is no part of the first document; anywhere else it
 		 * is a byte JSON does not allow, and the parser says so.
 		 */
-		line = buf; /* NULL for an empty first line */
+		line = *buf; /* NULL for an empty first line */
 		len = (size_t)n;
-		if (lineno == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		if (*lineno == 1 && len >= 3 &&
+		    memcmp(*buf, "\xef\xbb\xbf", 3) == 0) {
 			line += 3;
 			len -= 3;
 		}
 		if (stream_blank(line, len))
 			continue;
-		if ((doc = stream_parse(line, len, inname, lineno)) == NULL) {
-			status = 2;
+		if ((*doc = stream_parse(line, len, inname, *lineno)) == NULL) {
+			*status = 2;
 			continue;
 		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Runs the step on doc, unless it failed before (and not all). */
+static void
+stream_do(json_t *doc, stream_step step, void *arg, int all)
+{
+	if (!state_failed(doc) || all)
+		(void)step(doc, arg);
+}
+
+/*
+ * After the step: reports a failure of this step, writes doc. Returns
+ * the status it makes, 2 on a write error.
+ */
+static int
+stream_done(FILE *out, const char *inname, unsigned long lineno,
+    const json_t *doc, int had_error)
+{
+	if (!had_error && state_failed(doc))
+		stream_report(inname, lineno, doc);
+	if (stream_write(out, doc) != 0) {
+		diag_warnx("<stdout>: %s", strerror(errno));
+		return 2;
+	}
+	return state_failed(doc) ? 1 : 0;
+}
+
+static int
+stream_loop(FILE *in, const char *inname, FILE *out, stream_step step,
+    void *arg, int all)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	json_t *doc;
+	int status = 0, had_error, s;
+
+	while (stream_next(in, inname, &buf, &cap, &lineno, &doc,
+	    &status) == 1) {
 		had_error = state_failed(doc);
-		if (!had_error || all)
-			(void)step(doc, arg);
-		if (!had_error && state_failed(doc))
-			stream_report(inname, lineno, doc);
-		if (state_failed(doc) && status == 0)
-			status = 1;
-		if (stream_write(out, doc) != 0) {
-			diag_warnx("<stdout>: %s", strerror(errno));
-			json_decref(doc);
-			status = 2;
-			break;
-		}
+		stream_do(doc, step, arg, all);
+		s = stream_done(out, inname, lineno, doc, had_error);
 		json_decref(doc);
+		if (s > status)
+			status = s;
+		if (s == 2)
+			break;
 	}
 	free(buf);
 	return status;
@@ -196,4 +234,214 @@ stream_run_all(FILE *in, const char *inname, FILE *out, stream_step step,
     void *arg)
 {
 	return stream_loop(in, inname, out, step, arg, 1);
+}
+
+/*
+ * The parallel loop. Documents get sequence numbers in input order;
+ * slot seq % window holds document seq from its reading to its writing.
+ * Workers start them in order (next_start), finish them in any order,
+ * and the writer writes next_write once it is done.
+ */
+struct stream_slot {
+	json_t		*doc;
+	unsigned long	 lineno;
+	int		 had_error;
+	int		 done;
+};
+
+struct stream_par {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work;  /* a document to start, or the end */
+	pthread_cond_t		 ready; /* next_write is done, or the end */
+	pthread_cond_t		 room;  /* a slot was freed */
+	struct stream_slot	*slots;
+	unsigned long		 window;
+	unsigned long		 next_read, next_start, next_write;
+	int			 eof;    /* nothing more will be read */
+	int			 broken; /* writing failed: stop */
+	int			 status; /* the writer's */
+	stream_step		 step;
+	const char		*inname;
+	FILE			*out;
+};
+
+struct stream_worker {
+	struct stream_par	*p;
+	void			*arg;
+	pthread_t		 t;
+};
+
+static void *
+stream_work(void *v)
+{
+	struct stream_worker *w = v;
+	struct stream_par *p = w->p;
+	struct stream_slot *sl;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->next_start == p->next_read && !p->eof)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->next_start == p->next_read)
+			break;
+		sl = &p->slots[p->next_start++ % p->window];
+		pthread_mutex_unlock(&p->mu);
+		if (!p->broken)
+			stream_do(sl->doc, p->step, w->arg, 0);
+		pthread_mutex_lock(&p->mu);
+		sl->done = 1;
+		pthread_cond_broadcast(&p->ready);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void *
+stream_writer(void *v)
+{
+	struct stream_par *p = v;
+	struct stream_slot *sl;
+	int s;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		sl = &p->slots[p->next_write % p->window];
+		while (p->next_write < p->next_read ? !sl->done : !p->eof)
+			pthread_cond_wait(&p->ready, &p->mu);
+		if (p->next_write == p->next_read)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		s = p->broken ? 0 : stream_done(p->out, p->inname, sl->lineno,
+		    sl->doc, sl->had_error);
+		json_decref(sl->doc);
+		pthread_mutex_lock(&p->mu);
+		sl->doc = NULL;
+		sl->done = 0;
+		if (s > p->status)
+			p->status = s;
+		if (s == 2)
+			p->broken = 1;
+		p->next_write++;
+		pthread_cond_broadcast(&p->room);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int
+stream_run_par(FILE *in, const char *inname, FILE *out, stream_step step,
+    void **args, unsigned n)
+{
+	struct stream_par p;
+	struct stream_worker *w = NULL;
+	pthread_t writer;
+	char *buf = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	unsigned i, started = 0;
+	json_t *doc;
+	int status = 0, writing = 0;
+
+	if (n <= 1)
+		return stream_run(in, inname, out, step, args[0]);
+	/* Jansson's hash seed before any thread could race to make it. */
+	json_object_seed(0);
+	memset(&p, 0, sizeof(p));
+	p.window = 2 * (unsigned long)n;
+	p.step = step;
+	p.inname = inname;
+	p.out = out;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.work, NULL);
+	pthread_cond_init(&p.ready, NULL);
+	pthread_cond_init(&p.room, NULL);
+	if ((p.slots = calloc(p.window, sizeof(*p.slots))) == NULL ||
+	    (w = calloc(n, sizeof(*w))) == NULL) {
+		diag_warnx("out of memory");
+		status = 2;
+		goto out;
+	}
+	writing = pthread_create(&writer, NULL, stream_writer, &p) == 0;
+	for (i = 0; writing && i < n; i++) {
+		w[i].p = &p;
+		w[i].arg = args[i];
+		if (pthread_create(&w[i].t, NULL, stream_work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (!writing || started == 0) {
+		diag_warnx("cannot start threads: %s", strerror(errno));
+		status = 2;
+	}
+	while (writing && started > 0 && stream_next(in, inname, &buf, &cap,
+	    &lineno, &doc, &status) == 1) {
+		pthread_mutex_lock(&p.mu);
+		while (p.next_read - p.next_write >= p.window && !p.broken)
+			pthread_cond_wait(&p.room, &p.mu);
+		if (p.broken) {
+			pthread_mutex_unlock(&p.mu);
+			json_decref(doc);
+			break;
+		}
+		p.slots[p.next_read % p.window].doc = doc;
+		p.slots[p.next_read % p.window].lineno = lineno;
+		p.slots[p.next_read % p.window].had_error = state_failed(doc);
+		p.next_read++;
+		pthread_cond_signal(&p.work);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_mutex_lock(&p.mu);
+	p.eof = 1;
+	pthread_cond_broadcast(&p.work);
+	pthread_cond_broadcast(&p.ready);
+	pthread_mutex_unlock(&p.mu);
+	for (i = 0; i < started; i++)
+		pthread_join(w[i].t, NULL);
+	if (writing)
+		pthread_join(writer, NULL);
+	if (p.status > status)
+		status = p.status;
+out:
+	free(buf);
+	free(w);
+	free(p.slots);
+	pthread_cond_destroy(&p.room);
+	pthread_cond_destroy(&p.ready);
+	pthread_cond_destroy(&p.work);
+	pthread_mutex_destroy(&p.mu);
+	return status;
+}
+
+int
+stream_run_ctx(FILE *in, const char *inname, FILE *out, stream_step step,
+    const struct stream_ctx *c, unsigned n)
+{
+	char *ctxs, why[512];
+	void **args;
+	unsigned i, ready;
+	int status = 2;
+
+	ctxs = calloc(n, c->size);
+	args = calloc(n, sizeof(*args));
+	if (ctxs == NULL || args == NULL) {
+		diag_warnx("out of memory");
+		goto out;
+	}
+	for (ready = 0; ready < n; ready++) {
+		args[ready] = ctxs + (size_t)ready * c->size;
+		memcpy(args[ready], c->proto, c->size);
+		if (c->setup(args[ready], why, sizeof(why)) != 0) {
+			diag_warnx("%s", why);
+			ready++;
+			goto done;
+		}
+	}
+	status = stream_run_par(in, inname, out, step, args, n);
+done:
+	for (i = 0; i < ready; i++)
+		c->done(args[i]);
+out:
+	free(ctxs);
+	free(args);
+	return status;
 }

@@ -108,13 +108,20 @@ new_orders() { proxy_log | jq -c 'select(.path == "/order-plz") | .payload'; }
 	run_split -0 acme-issue notpaused.example.com
 }
 
-@test "http: one connection carries all of a process's requests" {
+@test "http: one connection per document in flight carries all of a process's requests" {
 	for i in $(seq 1 10); do doc "conn$i.example.com"; done >"$BATS_TEST_TMPDIR/in"
-	run_split -0 acme-order <"$BATS_TEST_TMPDIR/in"
+	run_split -0 acme-order --in-flight 1 <"$BATS_TEST_TMPDIR/in"
 	assert_line_count 10 "$OUTPUT_FILE"
 	# directory, nonce, account, 10 orders and 10 authorizations
 	[ "$(proxy_log | grep -c .)" -ge 22 ]
 	assert_equal "$(proxy_log | jq -r .peer | sort -u | wc -l)" 1 "client ports seen"
+	# Four in flight: four connections at most, each kept open.
+	proxy_reset
+	for i in $(seq 11 30); do doc "conn$i.example.com"; done >"$BATS_TEST_TMPDIR/in"
+	run_split -0 acme-order --in-flight 4 <"$BATS_TEST_TMPDIR/in"
+	assert_line_count 20 "$OUTPUT_FILE"
+	(($(proxy_log | jq -r .peer | sort -u | wc -l) <= 4)) ||
+		fail "more than 4 connections: $(proxy_log | jq -r .peer | sort -u | paste -sd ' ')"
 }
 
 @test "a problem document without a type is a response error naming the status" {

@@ -113,7 +113,9 @@ $(doc six.customer.test)"
 	# A free UDP port: nothing answers there (no DNS server, no ICMP
 	# error that ldns would see on its unconnected socket): a timeout.
 	port=$(free_ports 1)
-	run_split -1 acme-order --resolver "127.0.0.1:$port" --points-to "$POINTS" <<<"$(doc a.customer.test)
+	# One in flight: the documents ask one after the other. With more,
+	# those in flight ask at once and all wait for their own answer.
+	run_split -1 acme-order --in-flight 1 --resolver "127.0.0.1:$port" --points-to "$POINTS" <<<"$(doc a.customer.test)
 $(doc b.customer.test)
 $(doc c.customer.test)"
 	assert_json "$(head -n 1 <<<"$output")" '.error.type == "urn:acmepipe:error:resolver"

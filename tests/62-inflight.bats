@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016 # $vars in single quotes are jq's or bash -c's
+# shellcheck disable=SC2154 # stderr, stderr_lines: set by run_split
+# shellcheck disable=SC2030,SC2031 # exports inside a test stay in that test
+#
+# Documents in flight (issue 15): each ACME step works on up to
+# --in-flight documents at once and writes them in input order. Against a
+# Pebble whose validation takes its time (PEBBLE_VA_SLEEPTIME: 0 to 2 s
+# per validation, as a real CA's vantage points take). Tests of
+# behaviour: order, overlap, failures, faults; none asserts on speed.
+
+load helpers/common
+
+setup_file() {
+	pebble_start PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2
+	# The proxy: to stall one document's requests.
+	proxy_start
+	export WEBROOT=$TEST_TMP/www STORE=$TEST_TMP/store
+	export ACMEPIPE_ACCOUNT_KEY=$TEST_TMP/account.key ACMEPIPE_AGREE_TOS=1
+	mkdir -p "$WEBROOT"
+	nginx_start "$WEBROOT" "$STORE"
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	proxy_reset
+}
+
+# docs PREFIX N: N documents, one name each, PREFIX1.example.com on.
+docs() {
+	local i
+	for ((i = 1; i <= $2; i++)); do
+		jq -cn --arg n "$1$i.example.com" '{version: 1, identifiers: [$n]}'
+	done
+}
+
+# pipeline IN [OPTION...]: the four steps, each with the OPTIONs.
+pipeline() {
+	local in=$1
+	shift
+	acme-order "$@" <"$in" | acme-challenge -w "$WEBROOT" "$@" |
+		acme-finalize -s "$STORE" "$@" | certstore-put -s "$STORE"
+}
+
+# names FILE: the first identifier of each document, one line.
+names() { jq -r '.identifiers[0]' "$1"; }
+
+# interleaved [PREFIX]: the number of names (starting with PREFIX) whose validations by Pebble's VA (its
+# three "Attempting to validate" lines per challenge) were interrupted by
+# another name's: 0 when the CA validated one document after the other.
+interleaved() {
+	sed -n 's,.*Attempting to validate w/ HTTP: http://\([^:/]*\).*,\1,p' \
+		"$TEST_TMP/pebble/pebble.log" | grep "^${1:-}" | uniq | sort | uniq -d | wc -l
+}
+
+@test "40 documents through one pipeline with --in-flight 16: all issued, in input order, validations overlapping" {
+	docs fly 40 >"$T/in.jsonl"
+	run_split -0 pipeline "$T/in.jsonl" --in-flight 16
+	assert_line_count 40
+	assert_equal "$(names "$OUTPUT_FILE")" "$(names "$T/in.jsonl")" "order"
+	assert_json "$OUTPUT_FILE" '(.error | not) and .stored.names == .identifiers'
+	(($(interleaved fly) > 0)) || fail "Pebble never validated two documents at once"
+	# The measure can fail: one in flight, one validation after another.
+	docs one 4 >"$T/one.jsonl"
+	run_split -0 pipeline "$T/one.jsonl" --in-flight 1
+	assert_equal "$(interleaved one)" 0 "interleaved with --in-flight 1"
+}
+
+@test "half the nonces rejected (PEBBLE_WFE_NONCEREJECT=50), 64 in flight: every document succeeds" {
+	pebble_restart PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2 PEBBLE_WFE_NONCEREJECT=50
+	docs nonce 64 >"$T/in.jsonl"
+	run_split pipeline "$T/in.jsonl" --in-flight 64
+	pebble_restart PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2
+	assert_status 0
+	assert_line_count 64
+	assert_equal "$(names "$OUTPUT_FILE")" "$(names "$T/in.jsonl")" "order"
+	assert_json "$OUTPUT_FILE" '(.error | not) and .stored.names == .identifiers'
+}
+
+@test "one document stalls past its timeout: it fails with its error, those after it complete and come out behind it" {
+	local chal
+	docs stall 12 >"$T/in.jsonl"
+	acme-order --in-flight 12 <"$T/in.jsonl" >"$T/ordered.jsonl"
+	# The challenge of the third: the CA is never told to validate it
+	# (the proxy holds the request past the step's HTTP timeout).
+	chal=$(sed -n 3p "$T/ordered.jsonl" | jq -r '.authorizations[0].challenges[] |
+		select(.type == "http-01") | .url | sub("^https://[^/]*"; "")')
+	proxy_fault "$(jq -cn --arg p "^$chal\$" '{fault: "stall", path: $p, seconds: 30, times: -1}')"
+	run_split -1 acme-challenge --in-flight 4 -T 3 -w "$WEBROOT" <"$T/ordered.jsonl"
+	assert_line_count 12
+	assert_equal "$(names "$OUTPUT_FILE")" "$(names "$T/in.jsonl")" "order"
+	assert_json "$(sed -n 3p "$OUTPUT_FILE")" '.error.step == "acme-challenge"
+		and .error.type == "urn:acmepipe:error:timeout"'
+	sed 3d "$OUTPUT_FILE" >"$T/rest.jsonl"
+	assert_json "$T/rest.jsonl" '(.error | not) and .order.status == "ready"'
+	assert_equal "$(grep -c 'stall3.example.com' <<<"$stderr")" 1 "stderr lines for the stalled one"
+}
+
+@test "Pebble killed in the middle, 32 in flight: every document written, the unfinished with an error; a rerun completes them" {
+	local pid n
+	docs kill 64 >"$T/in.jsonl"
+	pipeline "$T/in.jsonl" --in-flight 32 >"$T/out.jsonl" 2>"$T/err" &
+	pid=$!
+	# Once some are stored, the CA goes away.
+	wait_until 600 "$pid" bash -c 'ls "$1"/certs/kill*.pem 2>/dev/null | grep -q .' _ "$STORE" ||
+		fail "nothing stored before the kill"
+	kill -9 "$(<"$TEST_TMP/pebble/pebble.pid")"
+	wait "$pid" && fail "the pipeline exited 0 with Pebble gone" || true
+	assert_line_count 64 "$T/out.jsonl"
+	assert_equal "$(names "$T/out.jsonl")" "$(names "$T/in.jsonl")" "order"
+	assert_json "$T/out.jsonl" '.stored or .error'
+	n=$(jq -c 'select(.error)' "$T/out.jsonl" | wc -l)
+	((n > 0)) || fail "no document was unfinished"
+	# Back at the same address, having forgotten everything.
+	pebble_restart PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2
+	jq -c 'select(.error) | del(.error)' "$T/out.jsonl" >"$T/again.jsonl"
+	run_split -0 pipeline "$T/again.jsonl" --in-flight 32
+	assert_line_count "$n"
+	assert_json "$OUTPUT_FILE" '(.error | not) and .stored.names == .identifiers'
+}
