@@ -172,7 +172,7 @@ installed_files() {
 	getent group acmepipe >/dev/null || fail "no group acmepipe"
 	assert_equal "$(stat -c '%U %G %a' "$STATE")" "acmepipe acmepipe 750" "$STATE"
 	u=/lib/systemd/system
-	grep -qx "ExecStart=/bin/sh -c 'exec /usr/bin/acme-renew -j 8 >$STATE/last-renew.jsonl'" \
+	grep -qx "ExecStart=/bin/sh -c 'exec /usr/bin/acme-renew >$STATE/last-renew.jsonl'" \
 		"$u/acme-renew.service" || fail "acme-renew.service: $(grep ExecStart "$u/acme-renew.service")"
 	grep -q '^ExecStart=/usr/bin/certstore mirror --follow' "$u/acmepipe-mirror.service"
 	grep -qx User=acmepipe "$u/acme-renew.service"
