@@ -20,13 +20,19 @@ progress_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int
+progress_wanted(int quiet)
+{
+	return !quiet && isatty(STDERR_FILENO);
+}
+
 void
 progress_start(struct progress *p, const char *what, unsigned long total,
     int quiet)
 {
 	p->what = what != NULL ? what : "";
 	p->total = total;
-	p->on = total > 0 && !quiet && isatty(STDERR_FILENO);
+	p->on = total > 0 && progress_wanted(quiet);
 	p->t0 = progress_now();
 	p->last = -1;
 }
@@ -56,7 +62,7 @@ progress_show(struct progress *p, unsigned long done, unsigned long failed)
 	if (!p->on)
 		return;
 	now = progress_now();
-	if (p->last >= 0 && now - p->last < 0.2 && done < p->total)
+	if (progress_shown > 0 && now - p->last < 0.2 && done < p->total)
 		return;
 	p->last = now;
 	rate = now - p->t0 > 0.05 ? (double)done / (now - p->t0) : 0;
@@ -102,16 +108,22 @@ progress_erase(char *buf, size_t len)
 }
 
 void
-progress_end(struct progress *p)
+progress_hide(struct progress *p)
 {
 	char buf[260];
 	size_t n;
 
 	if (!p->on)
 		return;
-	p->on = 0;
 	if ((n = progress_erase(buf, sizeof(buf))) > 0) {
 		(void)fflush(stderr);
 		(void)!write(STDERR_FILENO, buf, n);
 	}
+}
+
+void
+progress_end(struct progress *p)
+{
+	progress_hide(p);
+	p->on = 0;
 }

@@ -25,6 +25,12 @@ struct progress {
 };
 
 /*
+ * Whether a line would be shown: quiet is 0 and stderr is a terminal.
+ * For a caller that must count its steps first, to count only then.
+ */
+int progress_wanted(int quiet);
+
+/*
  * Starts p for total steps of what (borrowed, "renewal info"): on when
  * total > 0, quiet is 0 and stderr is a terminal. Shows nothing yet.
  */
@@ -32,11 +38,19 @@ void progress_start(struct progress *p, const char *what,
     unsigned long total, int quiet);
 
 /*
- * Shows done of total, failed of them: the first time at once, then at
- * most five times a second, and always when done reaches total.
+ * Shows done of total, failed of them: at once when no line is shown
+ * (the first time, after progress_hide() or a diagnostic), else at most
+ * five times a second, and always when done reaches total.
  */
 void progress_show(struct progress *p, unsigned long done,
     unsigned long failed);
+
+/*
+ * Erases the line, when one is shown, before something else is written
+ * to the terminal (a name on standard output when it is the terminal
+ * too); p stays on, and its next progress_show() draws the line again.
+ */
+void progress_hide(struct progress *p);
 
 /* Erases the line, when one is shown; p is off after. */
 void progress_end(struct progress *p);
