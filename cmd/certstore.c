@@ -33,8 +33,8 @@ usage(FILE *f)
 	    "       %s [-v] [-s store] list [name ...]\n"
 	    "       %s [-v] [-s store] remove [--revoke [--reason reason]] name ...\n"
 	    "       %s [-v] [-s store] unpark name ...\n"
-	    "       %s [-v] [-g group] [-m mode] copy from to\n"
-	    "       %s [-v] [-g group] [-m mode] mirror [--follow] [--force]\n"
+	    "       %s [-qv] [-g group] [-m mode] copy from to\n"
+	    "       %s [-qv] [-g group] [-m mode] mirror [--follow] [--force]\n"
 	    "                 [--interval seconds] --from store --to dir\n",
 	    diag_prog, diag_prog, diag_prog, diag_prog, diag_prog, diag_prog,
 	    diag_prog, diag_prog);
@@ -268,7 +268,7 @@ open_store(const char *where, struct store_opts *o, int existing)
 
 /* certstore copy FROM TO: the exit status. */
 static int
-copy(const char *from, const char *to, struct store_opts *o)
+copy(const char *from, const char *to, struct store_opts *o, int quiet)
 {
 	struct mirror_count c = { 0, 0, 0, 0, 0 };
 	struct store *f = NULL, *t = NULL;
@@ -278,7 +278,7 @@ copy(const char *from, const char *to, struct store_opts *o)
 	if ((f = open_store(from, NULL, 1)) == NULL ||
 	    (t = open_store(to, o, 0)) == NULL)
 		goto out;
-	if (mirror_copy(f, t, stdout, &c, why, sizeof(why)) != 0) {
+	if (mirror_copy(f, t, stdout, quiet, &c, why, sizeof(why)) != 0) {
 		diag_warnx("%s", why);
 		status = store_broken(f) || store_broken(t) ? 1 : 2;
 		goto out;
@@ -294,7 +294,7 @@ out:
 
 /* certstore mirror [options] --from STORE --to DIR: the exit status. */
 static int
-mirror(int argc, char *argv[], struct store_opts *o)
+mirror(int argc, char *argv[], struct store_opts *o, int quiet)
 {
 	static const struct option longopts[] = {
 		{ "from", required_argument, NULL, 'f' },
@@ -338,8 +338,9 @@ mirror(int argc, char *argv[], struct store_opts *o)
 	    (t = open_store(to, o, 0)) == NULL)
 		goto out;
 	if (follow)
-		mirror_follow(f, t, force, (int)interval, why, sizeof(why));
-	status = mirror_pass(f, t, force, &c, why, sizeof(why));
+		mirror_follow(f, t, force, quiet, (int)interval, why,
+		    sizeof(why));
+	status = mirror_pass(f, t, force, quiet, &c, why, sizeof(why));
 	if (status != 0)
 		diag_warnx("%s", why);
 	diag_verbose(1, "copied %lu, removed %lu, unchanged %lu, failed %lu",
@@ -359,6 +360,7 @@ main(int argc, char *argv[])
 		{ "group", required_argument, NULL, 'g' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	static const char *const cmds[] = { "add", "chain", "copy", "init",
@@ -369,12 +371,12 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *cmd = NULL, *group = NULL, *mode = NULL;
 	char why[512];
 	size_t i;
-	int ch, status, nargs, revoking = 0, skip = 0, base;
+	int ch, status, nargs, revoking = 0, skip = 0, base, quiet = 0;
 
 	memset(&rv, 0, sizeof(rv));
 	rv.code = -1;
 	diag_init(argv);
-	while ((ch = getopt_long(argc, argv, "+s:g:m:vh", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+s:g:m:qvh", longopts, NULL)) !=
 	    -1) {
 		if (ch == 's')
 			dir = optarg;
@@ -384,6 +386,8 @@ main(int argc, char *argv[])
 			mode = optarg;
 		else if (ch == 'v')
 			diag_verbosity++;
+		else if (ch == 'q')
+			quiet = 1;
 		else {
 			usage(ch == 'h' ? stdout : stderr);
 			return ch == 'h' ? 0 : 2;
@@ -426,9 +430,9 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (strcmp(cmd, "copy") == 0)
-		return copy(argv[optind + 1], argv[optind + 2], &o);
+		return copy(argv[optind + 1], argv[optind + 2], &o, quiet);
 	if (strcmp(cmd, "mirror") == 0)
-		return mirror(argc - optind, argv + optind, &o);
+		return mirror(argc - optind, argv + optind, &o, quiet);
 	if ((dir = conf_value(CONF_V_STORE, dir)) == NULL) {
 		diag_warnx("--store: missing (or set %s)", CONF_ENV(STORE));
 		return 2;

@@ -9,11 +9,13 @@
 #include "diag.h"
 #include "key.h"
 #include "mirror.h"
+#include "progress.h"
 
 /* A listing's callback state. */
 struct mirror_walk {
 	struct store		*from, *to;
 	FILE			*out;   /* mirror_copy(): the names copied */
+	int			 out_tty; /* out is a terminal */
 	int			 mirror;
 	struct mirror_count	*c;
 	int			 err;   /* 1: to could not be written */
@@ -23,6 +25,8 @@ struct mirror_walk {
 	char			**gone;
 	size_t			 ngone, capgone;
 	unsigned long		 nto;
+	struct progress		 pr;    /* the names done of all */
+	unsigned long		 done;
 };
 
 /* Appends a copy of name to *v; 0 or -1. */
@@ -76,6 +80,8 @@ mirror_one(struct mirror_walk *w, const char *name, const json_t *meta,
 	switch (rc) {
 	case 0:
 		w->c->copied++;
+		if (w->out_tty)
+			progress_hide(&w->pr);
 		if (w->out != NULL && fprintf(w->out, "%s\n", name) < 0)
 			return -1;
 		diag_verbose(1, "%s: copied", name);
@@ -93,26 +99,44 @@ mirror_one(struct mirror_walk *w, const char *name, const json_t *meta,
 	return 0;
 }
 
+/* One name more done: the progress line, refusals counted as failures. */
+static void
+mirror_tick(struct mirror_walk *w)
+{
+	w->done++;
+	progress_show(&w->pr, w->done, w->c->failed + w->c->refused);
+}
+
 static int
 mirror_each(const char *name, json_t *meta, void *arg)
 {
 	struct mirror_walk *w = arg;
 	char why[512];
+	int rc = 0;
 
 	if (meta == NULL) {
 		w->c->failed++;
 		diag_warnx("%s: metadata: %s", name, errno == EBADMSG ?
 		    "not a JSON object" : strerror(errno));
-		return 0;
-	}
-	if (mirror_one(w, name, meta, why, sizeof(why)) != 0) {
+	} else if (mirror_one(w, name, meta, why, sizeof(why)) != 0) {
 		w->c->failed++;
 		diag_warnx("%s", why);
 		if (store_broken(w->from) || store_broken(w->to)) {
 			w->err = 1;
-			return 1; /* the rest would fail alike */
+			rc = 1; /* the rest would fail alike */
 		}
 	}
+	mirror_tick(w);
+	return rc;
+}
+
+/* store_list()'s callback that counts the names. */
+static int
+mirror_counted(const char *name, json_t *meta, void *arg)
+{
+	(void)name;
+	(void)meta;
+	(*(unsigned long *)arg)++;
 	return 0;
 }
 
@@ -127,17 +151,30 @@ mirror_list_why(struct store *s, const char *which, char *why, size_t whylen)
 }
 
 int
-mirror_copy(struct store *from, struct store *to, FILE *out,
+mirror_copy(struct store *from, struct store *to, FILE *out, int quiet,
     struct mirror_count *c, char *why, size_t whylen)
 {
 	struct mirror_walk w;
+	unsigned long total = 0;
+	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.from = from;
 	w.to = to;
 	w.out = out;
+	w.out_tty = out != NULL && isatty(fileno(out));
 	w.c = c;
-	if (store_list(from, mirror_each, &w) == -1) {
+	/* The total only for a line that is shown: a listing more. */
+	if (progress_wanted(quiet) &&
+	    store_list(from, mirror_counted, &total) == -1) {
+		mirror_list_why(from, "source", why, whylen);
+		return -1;
+	}
+	progress_start(&w.pr, "copy", total, quiet);
+	progress_show(&w.pr, 0, 0);
+	rc = store_list(from, mirror_each, &w);
+	progress_end(&w.pr);
+	if (rc == -1) {
 		mirror_list_why(from, "source", why, whylen);
 		return -1;
 	}
@@ -173,7 +210,7 @@ mirror_gone(const char *name, json_t *meta, void *arg)
 }
 
 int
-mirror_pass(struct store *from, struct store *to, int force,
+mirror_pass(struct store *from, struct store *to, int force, int quiet,
     struct mirror_count *c, char *why, size_t whylen)
 {
 	struct mirror_walk w;
@@ -202,6 +239,10 @@ mirror_pass(struct store *from, struct store *to, int force,
 		rc = 1;
 		goto out;
 	}
+	/* Every name of from, then those to remove: the total is known. */
+	progress_start(&w.pr, "mirror", (unsigned long)(w.n + w.ngone),
+	    quiet);
+	progress_show(&w.pr, 0, 0);
 	if (store_list(from, mirror_each, &w) == -1) {
 		mirror_list_why(from, "source", why, whylen);
 		goto out;
@@ -214,13 +255,15 @@ mirror_pass(struct store *from, struct store *to, int force,
 		if (store_remove(to, w.gone[i], why, whylen) == -1) {
 			c->failed++;
 			diag_warnx("%s", why);
-			continue;
+		} else {
+			c->removed++;
+			diag_verbose(1, "%s: removed", w.gone[i]);
 		}
-		c->removed++;
-		diag_verbose(1, "%s: removed", w.gone[i]);
+		mirror_tick(&w);
 	}
 	rc = 0;
 out:
+	progress_end(&w.pr);
 	mirror_free(w.names, w.n);
 	mirror_free(w.gone, w.ngone);
 	return rc;
@@ -294,13 +337,22 @@ mirror_apply(struct mirror_walk *w)
 		free(w->names[--w->n]);
 }
 
+/* Says why, then waits the next of 1, 2, 4 ... 60 seconds. */
+static void
+mirror_backoff(int *backoff, const char *why)
+{
+	diag_warnx("%s", why);
+	*backoff = *backoff == 0 ? 1 : *backoff * 2 > 60 ? 60 : *backoff * 2;
+	(void)sleep((unsigned)*backoff);
+}
+
 void
-mirror_follow(struct store *from, struct store *to, int force,
+mirror_follow(struct store *from, struct store *to, int force, int quiet,
     int interval, char *why, size_t whylen)
 {
 	struct mirror_count c;
 	struct mirror_walk w;
-	int rc, backoff = 0, need_pass = 1;
+	int rc, backoff = 0, need_pass = 1, quiet_pass = quiet;
 
 	memset(&w, 0, sizeof(w));
 	w.from = from;
@@ -318,13 +370,12 @@ mirror_follow(struct store *from, struct store *to, int force,
 			rc = store_watch(from, 0, mirror_changed, &w, why,
 			    whylen);
 			if (rc == -1) {
-				diag_warnx("%s", why);
-				backoff = backoff == 0 ? 1 : backoff * 2 > 60 ?
-				    60 : backoff * 2;
-				(void)sleep((unsigned)backoff);
+				mirror_backoff(&backoff, why);
+				quiet_pass = quiet;
 				continue;
 			}
-			rc = mirror_pass(from, to, force, &c, why, whylen);
+			rc = mirror_pass(from, to, force, quiet_pass, &c, why,
+			    whylen);
 			if (rc == 0) {
 				diag_verbose(1, "pass: %lu copied, %lu removed, "
 				    "%lu unchanged, %lu failed", c.copied,
@@ -334,11 +385,11 @@ mirror_follow(struct store *from, struct store *to, int force,
 					    "removed", c.copied, c.removed);
 				need_pass = 0;
 				backoff = 0;
+				/* Polls show nothing; a pass after a loss does. */
+				quiet_pass = 1;
 			} else {
-				diag_warnx("%s", why);
-				backoff = backoff == 0 ? 1 : backoff * 2 > 60 ?
-				    60 : backoff * 2;
-				(void)sleep((unsigned)backoff);
+				mirror_backoff(&backoff, why);
+				quiet_pass = quiet;
 				continue;
 			}
 		}
@@ -351,6 +402,7 @@ mirror_follow(struct store *from, struct store *to, int force,
 		} else if (rc == -1) {
 			diag_warnx("%s", why);
 			need_pass = 1; /* changes were missed meanwhile */
+			quiet_pass = quiet;
 			backoff = backoff == 0 ? 1 : backoff;
 			(void)sleep((unsigned)backoff);
 		}

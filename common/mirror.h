@@ -21,9 +21,12 @@ struct mirror_count {
  * certstore copy: every name of from, with its metadata and certificate,
  * into to (store_copy(), not mirror), each copied name printed on out as
  * a line; a name to holds a newer certificate for is refused with a
- * warning. Returns 0, or -1 with why when from cannot be listed.
+ * warning. Unless quiet, on a terminal, the progress line "copy: N/TOTAL,
+ * F failed, ..." (progress.h; refused names count as failed), for which
+ * from is listed once more first to count its names (only then). Returns
+ * 0, or -1 with why when from cannot be listed.
  */
-int mirror_copy(struct store *from, struct store *to, FILE *out,
+int mirror_copy(struct store *from, struct store *to, FILE *out, int quiet,
     struct mirror_count *c, char *why, size_t whylen);
 
 /*
@@ -31,10 +34,12 @@ int mirror_copy(struct store *from, struct store *to, FILE *out,
  * then the names to holds and from does not are removed from to. A pass
  * that would remove more than half of to's names does nothing unless
  * force (a store that reads as empty by mistake must not blank every
- * site). Returns 0, 1 when it refused so (why says why), -1 with why when
- * from or to cannot be listed.
+ * site). Unless quiet, on a terminal, the progress line "mirror:
+ * N/TOTAL, ..." (progress.h) over from's names and those removed, a
+ * total the pass knows before it copies. Returns 0, 1 when it refused so
+ * (why says why), -1 with why when from or to cannot be listed.
  */
-int mirror_pass(struct store *from, struct store *to, int force,
+int mirror_pass(struct store *from, struct store *to, int force, int quiet,
     struct mirror_count *c, char *why, size_t whylen);
 
 /*
@@ -51,10 +56,12 @@ int mirror_name(struct store *from, struct store *to, const char *name,
  * pass once it is back; to keeps what it has meanwhile. A backend that
  * cannot be watched is passed over every interval seconds. A pass that
  * refuses (see mirror_pass()) is tried again with the same backoff, and
- * each failure is one line on stderr. Does not return: a signal ends it,
+ * each failure is one line on stderr. Unless quiet, the first pass shows
+ * its progress, and so does a pass after from was lost or a pass failed;
+ * the passes that poll, and the changes, do not. Does not return: a signal ends it,
  * and since every file is replaced whole, at any point.
  */
 void mirror_follow(struct store *from, struct store *to, int force,
-    int interval, char *why, size_t whylen);
+    int quiet, int interval, char *why, size_t whylen);
 
 #endif
