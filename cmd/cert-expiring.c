@@ -25,13 +25,14 @@
 #include "renewq.h"
 #include "state.h"
 #include "store.h"
+#include "stream.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-AIqrvZ] [-b i/n] [-C file] [-d url] [-e days] "
-	    "[-L seconds]\n\t[-l count] [-m count] [-n time] [-R rate] "
-	    "[-s dir] [-T seconds] [-X file]\n\t[-x days]\n", diag_prog);
+	    "[-F n]\n\t[-L seconds] [-l count] [-m count] [-n time] [-R rate] "
+	    "[-s dir]\n\t[-T seconds] [-X file] [-x days]\n", diag_prog);
 }
 
 /* --ari-rate: a positive number of requests per second, or -1. */
@@ -59,6 +60,7 @@ main(int argc, char *argv[])
 		{ "directory", required_argument, NULL, 'd' },
 		{ "days", required_argument, NULL, 'e' },
 		{ "include-parked", no_argument, NULL, 'I' },
+		{ "in-flight", required_argument, NULL, 'F' },
 		{ "lease", required_argument, NULL, 'L' },
 		{ "max-per-domain", required_argument, NULL, 'l' },
 		{ "ari-max", required_argument, NULL, 'm' },
@@ -78,9 +80,9 @@ main(int argc, char *argv[])
 	struct store_opts o = { 0, (gid_t)-1, 1, 0 };
 	struct expiring r;
 	const char *dir = NULL, *bad = NULL, *bundle = NULL, *timeout = NULL;
-	const char *lease = NULL;
+	const char *lease = NULL, *flight = NULL;
 	char why[512];
-	long days = 0, max = 0, park = RENEW_PARK_DAYS;
+	long days = 0, max = 0, park = RENEW_PARK_DAYS, n = 1;
 	int ch, status, no_ari = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -88,7 +90,7 @@ main(int argc, char *argv[])
 	r.rate = ARI_RATE;
 	diag_init(argv);
 	while (bad == NULL && (ch = getopt_long(argc, argv,
-	    "AC:b:d:e:IL:l:m:n:qR:rs:T:vX:x:Zh", longopts, NULL)) != -1) {
+	    "AC:b:d:e:F:IL:l:m:n:qR:rs:T:vX:x:Zh", longopts, NULL)) != -1) {
 		if (ch == 'e' && (days = conf_number(optarg,
 		    RENEW_DAYS_MAX)) == -1)
 			bad = "--days: want a number of days from 1 to 3650";
@@ -112,6 +114,8 @@ main(int argc, char *argv[])
 			bad = "--park-days: want a number of days from 1 to 3650";
 		else if (ch == 'X' && *optarg == '\0')
 			bad = "--metrics: want a file, or - for standard output";
+		else if (ch == 'F')
+			flight = optarg;
 		else if (ch == 'A')
 			no_ari = 1;
 		else if (ch == 'C')
@@ -144,6 +148,10 @@ main(int argc, char *argv[])
 		}
 	}
 	diag_verbosity = r.verbose;
+	flight = conf_value(CONF_V_IN_FLIGHT, flight);
+	if (bad == NULL && (n = conf_number(flight, STREAM_IN_FLIGHT_MAX)) == -1)
+		bad = "--in-flight: want a number from 1 to 1024";
+	r.in_flight = n > 0 ? (unsigned)n : 1;
 	if (bad == NULL && r.metrics_names && r.metrics == NULL)
 		bad = "--metrics-names: only with --metrics";
 	else if (bad == NULL && r.summary && r.metrics != NULL &&

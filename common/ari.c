@@ -262,6 +262,7 @@ ari_client_open(struct ari_client *c, const char *dir_url, double rate,
 
 	memset(c, 0, sizeof(*c));
 	memset(&a, 0, sizeof(a));
+	pthread_mutex_init(&c->mu, NULL);
 	c->interval = rate > 0 ? 1.0 / rate : 1.0 / ARI_RATE;
 	if (acme_open(&a, dir_url, &problem) != 0) {
 		snprintf(why, whylen, "%s", problem != NULL &&
@@ -285,7 +286,7 @@ out:
 }
 
 /* Waits until the next request may start, and books the one after. */
-static void
+void
 ari_client_wait(struct ari_client *c)
 {
 	struct timespec now, d;
@@ -339,15 +340,18 @@ ari_client_ask(struct ari_client *c, const char *certid, long long now,
 		return NULL;
 	snprintf(url, blen + strlen(certid) + 2, "%s%s%s", c->base,
 	    blen > 0 && c->base[blen - 1] == '/' ? "" : "/", certid);
-	ari_client_wait(c);
+	pthread_mutex_lock(&c->mu);
 	c->asked++;
+	pthread_mutex_unlock(&c->mu);
 	if (http_request("GET", url, NULL, NULL, 0, &r, &herr, twhy,
 	    sizeof(twhy)) != 0) {
 		http_response_free(&r);
 		r.status = 0;
 	}
 	rec = ari_record(certid, now, &r, twhy, old, out, why, whylen);
+	pthread_mutex_lock(&c->mu);
 	c->fails = *out == ARI_UNANSWERED ? c->fails + 1 : 0;
+	pthread_mutex_unlock(&c->mu);
 	http_response_free(&r);
 	free(url);
 	return rec;
@@ -357,5 +361,7 @@ void
 ari_client_close(struct ari_client *c)
 {
 	free(c->base);
+	if (c->interval > 0) /* opened: the lock was made */
+		pthread_mutex_destroy(&c->mu);
 	memset(c, 0, sizeof(*c));
 }

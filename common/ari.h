@@ -22,6 +22,7 @@
 #ifndef ARI_H
 #define ARI_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 #include <jansson.h>
@@ -93,14 +94,19 @@ json_t *ari_record(const char *certid, long long now,
     const struct http_response *r, const char *why_transport,
     const json_t *old, enum ari_outcome *out, char *why, size_t whylen);
 
-/* The renewal-info requests of a run. */
+/*
+ * The renewal-info requests of a run. Several threads may ask at once
+ * (one connection each): the starts are paced for all of them together,
+ * under mu, and asked and fails count all of them.
+ */
 struct ari_client {
 	char		*base;      /* the directory's renewalInfo URL, owned */
 	double		 interval;  /* seconds between request starts */
 	struct timespec	 next;      /* earliest start of the next request */
 	int		 started;
 	long		 asked;     /* requests made */
-	long		 fails;     /* unanswered in a row */
+	long		 fails;     /* unanswered in a row, as they end */
+	pthread_mutex_t	 mu;
 };
 
 /*
@@ -113,8 +119,15 @@ int ari_client_open(struct ari_client *c, const char *dir_url, double rate,
     char *why, size_t whylen);
 
 /*
- * Asks for certid, waiting first as long as the rate wants, and returns
- * the new "ari" member as ari_record() does (NULL: out of memory).
+ * Waits until the rate lets the next request start, and takes that
+ * start; with c->mu held. Call it before each ari_client_ask(), which
+ * does not wait.
+ */
+void ari_client_wait(struct ari_client *c);
+
+/*
+ * Asks for certid and returns the new "ari" member as ari_record() does
+ * (NULL: out of memory).
  */
 json_t *ari_client_ask(struct ari_client *c, const char *certid,
     long long now, const json_t *old, enum ari_outcome *out, char *why,

@@ -8,7 +8,7 @@
 #include "progress.h"
 
 const char *diag_prog = "acmepipe";
-int diag_verbosity = 0;
+__thread int diag_verbosity = 0;
 
 void
 diag_init(char *argv[])

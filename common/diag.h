@@ -10,7 +10,11 @@
 /* Program name used as the prefix; set by diag_init() from argv[0]. */
 extern const char *diag_prog;
 /* Verbosity: 0 quiet, 1 (-v) one line per ACME request. */
-extern int diag_verbosity;
+/*
+ * -v's level, per thread: a thread a command starts begins at 0 and is
+ * given its level by the code that starts it (stream.c, expiring.c).
+ */
+extern __thread int diag_verbosity;
 
 /*
  * Sets the program name from argv[0] and makes argv[0] that bare name, so

@@ -1,6 +1,7 @@
 /* expiring: one run of cert-expiring over a store (see expiring.h). */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,20 +128,6 @@ cand_order(struct expiring *r)
 	qsort(r->c, r->nc, sizeof(r->c[0]), cand_by_next);
 }
 
-/* Requests print their line with -vv; -v is for the names. */
-static json_t *
-ask(struct expiring *r, const char *cert_id, const json_t *old,
-    enum ari_outcome *out, char *why, size_t whylen)
-{
-	json_t *rec;
-
-	diag_verbosity = r->verbose > 0 ? r->verbose - 1 : 0;
-	rec = ari_client_ask(&r->ac, cert_id, r->p.now, old, out, why,
-	    whylen);
-	diag_verbosity = r->verbose;
-	return rec;
-}
-
 /* With -v, what the CA said about name's certificate. */
 static void
 told(const struct expiring *r, const char *name, const json_t *rec,
@@ -225,82 +212,250 @@ ari_open(struct expiring *r)
 }
 
 /*
+ * The requests of the second pass in flight. The main thread reads each
+ * certificate's stored answer (the store is its own), workers ask the CA,
+ * paced together by the client, and the main thread handles the answers
+ * in the sweep's order. Workers stop taking certificates once an answer
+ * says to stop (the CA limits the requests, five unanswered in a row).
+ */
+struct sweep_job {
+	size_t			 i, j;   /* the certificate's names r->c[i..j) */
+	json_t			*old;    /* its stored "ari", or NULL */
+	json_t			*rec;    /* the answer, once asked */
+	enum ari_outcome	 out;
+	char			 why[512];
+	int			 state;  /* 0 ready, 1 asking, 2 done */
+};
+
+struct sweep_pool {
+	struct expiring		*r;
+	struct sweep_job	*jobs;
+	size_t			 njobs;
+	size_t			 prepared; /* jobs whose old is read */
+	size_t			 next;     /* the next job to ask about */
+	int			 stop;     /* take no more */
+	int			 nomem;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 more, done;
+};
+
+static void *
+sweep_work(void *v)
+{
+	struct sweep_pool *p = v;
+	struct sweep_job *jb;
+
+	/* Requests print their line with -vv; -v is for the names. */
+	diag_verbosity = p->r->verbose > 0 ? p->r->verbose - 1 : 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next == p->prepared &&
+		    p->prepared < p->njobs)
+			pthread_cond_wait(&p->more, &p->mu);
+		if (p->stop || p->next == p->njobs)
+			break;
+		/*
+		 * The rate's start first, then the job, taken in the order of
+		 * the starts (the client's lock is held across both): an
+		 * answer that says to stop, come in meanwhile, is not asked
+		 * past, and the jobs asked stay a prefix of the sweep.
+		 */
+		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_lock(&p->r->ac.mu);
+		ari_client_wait(&p->r->ac);
+		pthread_mutex_lock(&p->mu);
+		if (p->stop || p->next == p->njobs || p->next == p->prepared) {
+			pthread_mutex_unlock(&p->r->ac.mu);
+			if (p->stop || p->next == p->njobs)
+				break;
+			continue; /* not read yet: its start is lost */
+		}
+		jb = &p->jobs[p->next++];
+		jb->state = 1;
+		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&p->r->ac.mu);
+		jb->rec = ari_client_ask(&p->r->ac, p->r->c[jb->i].cert_id,
+		    p->r->p.now, jb->old, &jb->out, jb->why, sizeof(jb->why));
+		pthread_mutex_lock(&p->mu);
+		if (jb->rec == NULL)
+			p->nomem = 1;
+		if (jb->rec == NULL || jb->out == ARI_LIMITED ||
+		    p->r->ac.fails >= ARI_FAILS_MAX)
+			p->stop = 1;
+		jb->state = 2;
+		pthread_cond_broadcast(&p->done);
+		pthread_cond_broadcast(&p->more);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* The certificates set aside, as jobs: one per CertID, in order. */
+static struct sweep_job *
+sweep_jobs(struct expiring *r, size_t *n)
+{
+	struct sweep_job *jobs;
+	size_t i, j, k = 0;
+
+	if ((jobs = calloc(r->nc, sizeof(*jobs))) == NULL)
+		return NULL;
+	for (i = 0; i < r->nc; i = j) {
+		for (j = i + 1; j < r->nc &&
+		    strcmp(r->c[j].cert_id, r->c[i].cert_id) == 0; j++)
+			continue;
+		jobs[k].i = i;
+		jobs[k++].j = j;
+	}
+	*n = k;
+	return jobs;
+}
+
+/* Tells the workers to take no more; with the lock held. */
+static void
+sweep_stop(struct sweep_pool *p)
+{
+	p->stop = 1;
+	pthread_cond_broadcast(&p->more);
+}
+
+/*
+ * Waits for job h: 1 when it was asked (done), 0 when the workers
+ * stopped before it. Reads ahead, meanwhile, the stored answers of a
+ * window of jobs for the workers (the store is the main thread's).
+ */
+static int
+sweep_wait(struct sweep_pool *p, size_t h, size_t window)
+{
+	struct sweep_job *jb = &p->jobs[h];
+	json_t *m;
+	size_t k;
+	int done;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->prepared < p->njobs && p->prepared < h + window) {
+		k = p->prepared;
+		pthread_mutex_unlock(&p->mu);
+		m = store_get(p->r->s, p->r->c[p->jobs[k].i].name);
+		p->jobs[k].old = json_incref(json_object_get(m, "ari"));
+		json_decref(m);
+		pthread_mutex_lock(&p->mu);
+		p->prepared++;
+		pthread_cond_broadcast(&p->more);
+	}
+	while (jb->state != 2 && !(p->stop && jb->state == 0))
+		pthread_cond_wait(&p->done, &p->mu);
+	done = jb->state == 2;
+	pthread_mutex_unlock(&p->mu);
+	return done;
+}
+
+/* Handles the answer of job jb; *bad and last as the sweep keeps them. */
+static int
+sweep_handle(struct expiring *r, struct sweep_job *jb, unsigned long *bad,
+    char *last, size_t lastlen)
+{
+	if (jb->rec == NULL)
+		return -1;
+	told(r, r->c[jb->i].name, jb->rec, jb->out, jb->why);
+	*bad += jb->out != ARI_ANSWER;
+	if (jb->out != ARI_ANSWER)
+		snprintf(last, lastlen, "%s", jb->why);
+	return cand_handle(r, jb->i, jb->j, jb->rec);
+}
+
+/*
  * The second pass: asks about each certificate set aside, within the
- * rate and the count, then handles its names. Returns 0 or -1.
+ * rate and the count, up to r->in_flight at once, and handles the names
+ * of each in the sweep's order. Returns 0 or -1.
  */
 static int
 sweep(struct expiring *r)
 {
-	enum ari_outcome out = ARI_ANSWER;
+	struct sweep_pool p;
 	struct progress pr;
 	const char *stop = NULL;
-	json_t *m, *rec;
-	char why[512], last[512];
-	size_t i, j;
-	unsigned long certs = 0, bad = 0;
-	long left = 0;
-	int rc = 0, capped = 0;
+	pthread_t *t = NULL;
+	char last[512] = "";
+	size_t h, k, all, window, nt, started = 0;
+	unsigned long bad = 0;
+	int rc = 0, open;
 
 	if (r->nc == 0)
 		return 0;
-	if (!ari_open(r))
-		stop = "";
+	open = ari_open(r);
 	cand_order(r);
-	for (i = 0; i < r->nc; i++)
-		certs += i == 0 || strcmp(r->c[i].cert_id,
-		    r->c[i - 1].cert_id) != 0;
-	if (r->ari_max > 0 && certs > (unsigned long)r->ari_max)
-		certs = (unsigned long)r->ari_max;
-	progress_start(&pr, "renewal info", stop == NULL ? certs : 0,
-	    r->quiet);
+	memset(&p, 0, sizeof(p));
+	p.r = r;
+	if ((p.jobs = sweep_jobs(r, &all)) == NULL)
+		return -1;
+	/* --ari-max: only so many are asked; the rest wait for a run. */
+	p.njobs = open ? all : 0;
+	if (r->ari_max > 0 && p.njobs > (size_t)r->ari_max)
+		p.njobs = (size_t)r->ari_max;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.more, NULL);
+	pthread_cond_init(&p.done, NULL);
+	nt = r->in_flight > 0 ? (size_t)r->in_flight : 1;
+	nt = nt < p.njobs ? nt : p.njobs;
+	window = 2 * nt;
+	if (nt > 0 && (t = calloc(nt, sizeof(*t))) != NULL)
+		for (; started < nt; started++)
+			if (pthread_create(&t[started], NULL, sweep_work,
+			    &p) != 0)
+				break;
+	if (p.njobs > 0 && started == 0) {
+		diag_warnx("renewal info: cannot start threads");
+		p.njobs = 0;
+		rc = -1;
+	}
+	progress_start(&pr, "renewal info", p.njobs, r->quiet);
 	progress_show(&pr, 0, 0);
-	last[0] = '\0';
-	for (i = 0; i < r->nc && rc == 0; i = j) {
-		for (j = i + 1; j < r->nc &&
-		    strcmp(r->c[j].cert_id, r->c[i].cert_id) == 0; j++)
-			continue;
-		if (stop == NULL && r->ari_max > 0 &&
-		    r->ac.asked >= r->ari_max) {
-			stop = "--ari-max reached";
-			capped = 1;
-		}
-		if (stop != NULL) {
-			left++;
-			rc = cand_handle(r, i, j, NULL);
-			continue;
-		}
-		m = store_get(r->s, r->c[i].name);
-		rec = ask(r, r->c[i].cert_id, json_object_get(m, "ari"), &out,
-		    why, sizeof(why));
-		json_decref(m);
-		if (rec == NULL) {
-			rc = -1;
-			break;
-		}
-		told(r, r->c[i].name, rec, out, why);
-		bad += out != ARI_ANSWER;
-		progress_show(&pr, (unsigned long)r->ac.asked, bad);
-		if (out != ARI_ANSWER)
-			snprintf(last, sizeof(last), "%s", why);
-		if (out == ARI_LIMITED)
-			stop = "the CA limits the requests";
-		else if (r->ac.fails >= ARI_FAILS_MAX)
-			stop = "no answer to 5 requests in a row";
-		rc = cand_handle(r, i, j, rec);
-		json_decref(rec);
-		/* Answers that cannot be kept would be asked for every run. */
+	for (h = 0; h < p.njobs && rc == 0 && sweep_wait(&p, h, window);
+	    h++) {
+		rc = sweep_handle(r, &p.jobs[h], &bad, last, sizeof(last));
+		progress_show(&pr, (unsigned long)(h + 1), bad);
+		/* Answers that cannot be kept would be asked every run. */
 		if (r->unstored && stop == NULL) {
 			stop = "the answers cannot be stored";
 			snprintf(last, sizeof(last), "see above");
+			pthread_mutex_lock(&p.mu);
+			sweep_stop(&p);
+			pthread_mutex_unlock(&p.mu);
 		}
 	}
+	pthread_mutex_lock(&p.mu);
+	sweep_stop(&p);
+	pthread_mutex_unlock(&p.mu);
+	for (k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	/* Those asked before the stop (workers take them in order). */
+	for (; rc == 0 && h < p.next; h++)
+		rc = sweep_handle(r, &p.jobs[h], &bad, last, sizeof(last));
 	progress_end(&pr);
-	if (capped && left > 0)
-		diag_verbose(1, "renewal info: %s: %ld certificates left for "
-		    "the next run", stop, left);
-	else if (stop != NULL && *stop != '\0' && left > 0)
-		diag_warnx("renewal info: %s (%s): %ld certificates left for "
-		    "the next run", stop, last, left);
+	if (stop == NULL && h < p.njobs)
+		stop = r->ac.fails >= ARI_FAILS_MAX ?
+		    "no answer to 5 requests in a row" :
+		    "the CA limits the requests";
+	/* The rest go by the lifetime rule; the next run asks about them. */
+	for (k = h; rc == 0 && k < all; k++)
+		rc = cand_handle(r, p.jobs[k].i, p.jobs[k].j, NULL);
+	if (rc == 0 && open && h < all) {
+		if (stop == NULL)
+			diag_verbose(1, "renewal info: --ari-max reached: %zu "
+			    "certificates left for the next run", all - h);
+		else
+			diag_warnx("renewal info: %s (%s): %zu certificates "
+			    "left for the next run", stop, last, all - h);
+	}
+	for (k = 0; k < all; k++) {
+		json_decref(p.jobs[k].old);
+		json_decref(p.jobs[k].rec);
+	}
+	free(p.jobs);
+	free(t);
+	pthread_cond_destroy(&p.done);
+	pthread_cond_destroy(&p.more);
+	pthread_mutex_destroy(&p.mu);
 	return rc;
 }
 

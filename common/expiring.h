@@ -65,6 +65,7 @@ struct expiring {
 	int			 ari, dry, unstored;
 	long			 ari_max;
 	double			 rate;
+	unsigned		 in_flight; /* requests at once (-F) */
 	struct ari_client	 ac;
 	struct expiring_cand	*c;
 	size_t			 nc, cap;

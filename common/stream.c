@@ -269,6 +269,7 @@ struct stream_worker {
 	struct stream_par	*p;
 	void			*arg;
 	pthread_t		 t;
+	int			 verbosity; /* the starting thread's -v */
 };
 
 static void *
@@ -278,6 +279,7 @@ stream_work(void *v)
 	struct stream_par *p = w->p;
 	struct stream_slot *sl;
 
+	diag_verbosity = w->verbosity;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (p->next_start == p->next_read && !p->eof)
@@ -365,6 +367,7 @@ stream_run_par(FILE *in, const char *inname, FILE *out, stream_step step,
 	for (i = 0; writing && i < n; i++) {
 		w[i].p = &p;
 		w[i].arg = args[i];
+		w[i].verbosity = diag_verbosity;
 		if (pthread_create(&w[i].t, NULL, stream_work, &w[i]) != 0)
 			break;
 		started++;

@@ -10,9 +10,9 @@
 load helpers/common
 
 ACME=urn:ietf:params:acme:error:
-USAGE="usage: cert-expiring [-AIqrvZ] [-b i/n] [-C file] [-d url] [-e days] [-L seconds]
-	[-l count] [-m count] [-n time] [-R rate] [-s dir] [-T seconds] [-X file]
-	[-x days]"
+USAGE="usage: cert-expiring [-AIqrvZ] [-b i/n] [-C file] [-d url] [-e days] [-F n]
+	[-L seconds] [-l count] [-m count] [-n time] [-R rate] [-s dir]
+	[-T seconds] [-X file] [-x days]"
 
 setup() {
 	T=$BATS_TEST_TMPDIR

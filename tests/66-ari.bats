@@ -280,6 +280,9 @@ fake() {
 }
 
 @test "ARI: no answer to 5 requests in a row ends the run's requests; a 429 at once" {
+	# One in flight, so that the count is exact: with more, those
+	# already asked when the answer that stops comes are still made.
+	export ACMEPIPE_IN_FLIGHT=1
 	fake 8
 	proxy_fault '{"fault": "status", "path": "^/renewal-info/", "status": 500, "times": -1}'
 	run_split -0 cert-expiring
@@ -326,6 +329,32 @@ fake() {
 	assert_stderr "cert-expiring: ca bundle $T/none.pem: No such file or directory"
 	run_split -2 cert-expiring -T 0
 	assert_stderr "cert-expiring: --http-timeout: want a number of seconds: 0"
+}
+
+@test "ARI: requests in flight: 16 overlap where one in flight never does, within the rate" {
+	local gaps
+	fake 40
+	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
+	# Each answer takes 0.3 s: a request that starts sooner than that
+	# after the one before was in flight beside it.
+	proxy_fault '{"fault": "stall", "path": "^/renewal-info/", "seconds": 0.3, "times": -1}'
+	run_split -0 cert-expiring --ari-rate 50 -F 16
+	assert_equal "$(ari_stored)" 40 "stored"
+	gaps=$(proxy_log | jq -r 'select(.path | startswith("/renewal-info/")) | .time' |
+		awk 'NR > 1 && $1 - p < 0.25 { n++ } { p = $1 } END { print n + 0 }')
+	((gaps > 0)) || fail "no two requests were in flight at once"
+	# Never more than the rate in any second.
+	assert_equal "$(proxy_log | jq -r 'select(.path | startswith("/renewal-info/")) | .time | floor' |
+		sort | uniq -c | awk '$1 > 50' | wc -l)" 0 "seconds over the rate"
+	proxy_reset
+	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
+	proxy_fault '{"fault": "stall", "path": "^/renewal-info/", "seconds": 0.3, "times": -1}'
+	rm -rf "$STORE"
+	fake 6
+	run_split -0 cert-expiring --ari-rate 50 -F 1
+	gaps=$(proxy_log | jq -r 'select(.path | startswith("/renewal-info/")) | .time' |
+		awk 'NR > 1 && $1 - p < 0.25 { n++ } { p = $1 } END { print n + 0 }')
+	assert_equal "$gaps" 0 "requests in flight together with -F 1"
 }
 
 @test "ARI: a certificate for several names is asked about once; all its names keep the answer" {
@@ -442,9 +471,21 @@ fake() {
 			"$STORE/meta/$n.json" >"$T/m" && mv "$T/m" "$STORE/meta/$n.json"
 	done
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
-	run_split -0 cert-expiring --ari-max 5
+	# One in flight: the proxy sees them in the order they are asked.
+	run_split -0 cert-expiring --ari-max 5 -F 1
 	assert_equal "$(ari_requests | tr '\n' ' ')" \
 		"ZmFrZQ.00120 ZmFrZQ.00119 ZmFrZQ.00118 ZmFrZQ.00117 ZmFrZQ.00116 " "oldest first"
+	# More in flight: the same five are asked.
+	proxy_reset
+	for i in $(seq 101 120); do
+		printf -v n 'f%05d.example' "$i"
+		jq --arg t "$(at $((1700000000 + (120 - i) * 60)))" '.ari.nextCheck = $t' \
+			"$STORE/meta/$n.json" >"$T/m" && mv "$T/m" "$STORE/meta/$n.json"
+	done
+	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
+	run_split -0 cert-expiring --ari-max 5 -F 16
+	assert_equal "$(ari_requests | sort | tr '\n' ' ')" \
+		"ZmFrZQ.00116 ZmFrZQ.00117 ZmFrZQ.00118 ZmFrZQ.00119 ZmFrZQ.00120 " "oldest first, 16 in flight"
 }
 
 @test "ARI: answers that cannot be stored: said once, exit 1, no more requests this run" {
