@@ -135,7 +135,7 @@ serials() {
 	meta_all | jq -r 'select(.serial) | "\(.name) \(.serial)"' | sort
 }
 
-# renew_run IN [ARG...]: scripts/acme-renew, its defaults, with ARGs (cert-expiring's
+# renew_run IN [ARG...]: scripts/acme-renew -j 8 with ARGs (cert-expiring's
 # options after --), where IN holds the documents that cert-expiring
 # emitted with the same options just before (documents in), without a
 # lease (-L 0), so that acme-renew's own run claims them. Checks
@@ -153,7 +153,7 @@ renew_run() {
 	n_bad=$(wc -l <"$T/in.bad")
 	((n_bad == 0)) || want=1
 	ms=$(now_ms)
-	run_split "-$want" acme-renew -w "$WEBROOT" -s "$STORE" "$@"
+	run_split "-$want" acme-renew -j 8 -w "$WEBROOT" -s "$STORE" "$@"
 	RUN_S=$(took_s "$ms")
 	cp "$OUTPUT_FILE" "$T/out.jsonl"
 	cp "$STDERR_FILE" "$T/out.err"
@@ -499,7 +499,7 @@ scale() {
 	check_store 1
 	check_reasons "$T/out.jsonl"
 	check_served
-	note "$n names, $B invalid: first issuance (acme-renew) $issue s"
+	note "$n names, $B invalid: first issuance (acme-renew -j 8) $issue s"
 	check_backoff added
 	park
 	renew_far
