@@ -657,8 +657,8 @@ certstore-put: cannot record failure: a\x1b[31m.com: invalid name'
 		assert_output ''
 		assert_stderr "$c: unrecognized option '--x'
 $usage"
-		run_split -2 "$c" -X </dev/null
-		assert_stderr "$c: invalid option -- 'X'
+		run_split -2 "$c" -Q </dev/null
+		assert_stderr "$c: invalid option -- 'Q'
 $usage"
 	done
 }
