@@ -1,7 +1,8 @@
 #!/bin/bash
 #
 # bench/issue.sh [-k] [-c NxP,...] [-n N -j P]... [-e SIZE,...] [-r RUNS]
-#                [-o FILE] [-t TOOLS]
+#                [-o FILE] [-t TOOLS] [-V SECONDS] [-L MS] [-F N,...]
+#                [-T SECONDS]
 # How fast acmepipe issues certificates next to the ACME clients Debian
 # ships (uacme, lego, certbot, acme-tiny), all in one run against one
 # Pebble; what each acmepipe command costs to start; and cert-expiring
@@ -19,7 +20,17 @@
 # "-> calling handler()" during the run count its HTTP requests. Every
 # certificate is then verified against Pebble's root (fetched from its
 # management interface after the start): a run with fewer than N verified
-# certificates is FAILED and not timed.
+# certificates is FAILED and not timed. acmepipe also runs as one
+# pipeline: all N documents through one `acme-issue -F F -i`, for each F
+# of -F. bench/rss-tree.py samples every run's process tree for its total
+# memory.
+#
+# Latency (-V, -L): -V SECONDS starts Pebble with PEBBLE_VA_NOSLEEP=0
+# PEBBLE_VA_SLEEPTIME=SECONDS (Pebble 2.4 then sleeps rand.Intn(SECONDS)
+# whole seconds before each validation); -L MS puts the harness's
+# tests/helpers/acme-proxy.py in front of Pebble for every client, with a
+# stall of MS milliseconds on every request (each request delayed on its
+# own: the proxy is threaded). Both are reported with the tables.
 #
 # Start-up: each command on an empty stream (hyperfine -N, RUNS runs; peak
 # RSS from GNU time). cert-expiring: stores of SIZE certificates made by
@@ -54,15 +65,24 @@ usage: $prog [-k] [-c NxP,...] [-n N -j P]... [-e size,...] [-r runs]
   -o file     results file, default bench/RESULTS.md
   -r runs     hyperfine runs per command for the start-up cost (default 200)
   -t tools    comma-separated subset of: ${ALL_TOOLS[*]}
+  -V seconds  Pebble's validation delay: PEBBLE_VA_NOSLEEP=0
+              PEBBLE_VA_SLEEPTIME=seconds (default 0: none)
+  -L ms       round-trip delay: every client through the proxy, each
+              request stalled ms milliseconds (default 0: no proxy)
+  -F n,...    acmepipe's one pipeline: --in-flight values (default 16,64;
+              0: no one-pipeline runs)
+  -T seconds  a run still going after this long is killed, FAILED
+              (default 3600)
 USAGE
 }
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 repo=$(cd "$here/.." && pwd) || exit 2
 keep='' out='' tools_arg='' configs_arg='' sizes_arg=10000,100000 runs=200
+va_sleep=0 rtt_ms=0 inflight_arg=16,64 run_timeout=3600
 ns=() js=()
 args_line="$*"
-while getopts hkc:e:j:n:o:r:t: opt; do
+while getopts hkc:e:j:n:o:r:t:V:L:F:T: opt; do
 	case $opt in
 	h) usage; exit 0 ;;
 	k) keep=1 ;;
@@ -73,6 +93,10 @@ while getopts hkc:e:j:n:o:r:t: opt; do
 	o) out=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	t) tools_arg=$OPTARG ;;
+	V) va_sleep=$OPTARG ;;
+	L) rtt_ms=$OPTARG ;;
+	F) inflight_arg=$OPTARG ;;
+	T) run_timeout=$OPTARG ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
@@ -94,17 +118,37 @@ for c in "${configs[@]}"; do
 	fi
 	((BASH_REMATCH[2] > maxp)) && maxp=${BASH_REMATCH[2]}
 done
-sizes=()
-if [[ $sizes_arg != 0 ]]; then
-	IFS=, read -ra sizes <<<"$sizes_arg"
-	for s in "${sizes[@]}"; do
-		[[ $s =~ ^[1-9][0-9]{0,6}$ ]] || {
-			echo "$prog: -e: not a store size: $s" >&2
-			exit 2
-		}
+# split_list ARRAY LIST REGEX WHAT: the comma-separated LIST into ARRAY
+# (none for "0"), every item matching REGEX, else a usage error: WHAT.
+split_list() {
+	local -n _list=$1
+	local x
+	_list=()
+	[[ $2 == 0 ]] && return
+	IFS=, read -ra _list <<<"$2"
+	for x in "${_list[@]}"; do
+		[[ $x =~ $3 ]] || { echo "$prog: $4: $x" >&2; exit 2; }
 	done
-fi
+}
+sizes=() inflights=()
+split_list sizes "$sizes_arg" '^[1-9][0-9]{0,6}$' "-e: not a store size"
 [[ $runs =~ ^[1-9][0-9]{0,4}$ ]] || { echo "$prog: -r: not a count: $runs" >&2; exit 2; }
+[[ $va_sleep =~ ^[0-9]{1,3}$ ]] || { echo "$prog: -V: not a number of seconds: $va_sleep" >&2; exit 2; }
+[[ $rtt_ms =~ ^[0-9]{1,5}$ ]] || { echo "$prog: -L: not a number of milliseconds: $rtt_ms" >&2; exit 2; }
+[[ $run_timeout =~ ^[1-9][0-9]{0,5}$ ]] || { echo "$prog: -T: not a number of seconds: $run_timeout" >&2; exit 2; }
+split_list inflights "$inflight_arg" '^[1-9][0-9]{0,3}$' "-F: not an in-flight count"
+va_sleep=$((10#$va_sleep)) rtt_ms=$((10#$rtt_ms))
+# The setting, as each table reports it.
+if ((va_sleep > 0)); then
+	setting="validation delay PEBBLE_VA_SLEEPTIME=$va_sleep (Pebble sleeps 0 to $((va_sleep - 1)) whole seconds, at random, before each validation)"
+else
+	setting="no validation delay (PEBBLE_VA_NOSLEEP=1)"
+fi
+if ((rtt_ms > 0)); then
+	setting+="; round-trip delay $rtt_ms ms on every request (acme-proxy.py stall in front of Pebble)"
+else
+	setting+="; no round-trip delay (clients straight to Pebble)"
+fi
 tools=("${ALL_TOOLS[@]}")
 if [[ -n $tools_arg ]]; then
 	IFS=, read -ra tools <<<"$tools_arg"
@@ -118,7 +162,7 @@ fi
 out=${out:-$repo/bench/RESULTS.md}
 
 missing=()
-for c in hyperfine jq openssl curl pebble pebble-challtestsrv nginx xargs; do
+for c in hyperfine jq openssl curl pebble pebble-challtestsrv nginx xargs timeout python3; do
 	command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
 [[ -x /usr/bin/time ]] || missing+=(/usr/bin/time)
@@ -170,9 +214,10 @@ mkdir -p "$www/.well-known/acme-challenge" "$W/nginx-store" "$W/logs" "$W/verify
 
 # pebble_up: the harness, and Pebble's root into $W/root.pem. The root is
 # made at Pebble's start: fetch it again after every start.
+pebble_env=()
+((va_sleep > 0)) && pebble_env=(PEBBLE_VA_NOSLEEP=0 "PEBBLE_VA_SLEEPTIME=$va_sleep")
 pebble_up() {
-	# shellcheck disable=SC2119 # the harness's defaults
-	pebble_start >"$W/logs/pebble-start.log" 2>&1 || {
+	pebble_start "${pebble_env[@]}" >"$W/logs/pebble-start.log" 2>&1 || {
 		cat "$W/logs/pebble-start.log" >&2
 		return 1
 	}
@@ -188,6 +233,17 @@ nginx_start "$www" "$W/nginx-store" >"$W/logs/nginx-start.log" 2>&1 || {
 	cat "$W/logs/nginx-start.log" >&2
 	exit 2
 }
+if ((rtt_ms > 0)); then
+	say "starting acme-proxy.py in front of Pebble: $rtt_ms ms on every request"
+	if ! proxy_start >"$W/logs/proxy-start.log" 2>&1 ||
+		! proxy_fault "$(jq -cn --argjson ms "$rtt_ms" \
+			'{fault: "stall", seconds: ($ms / 1000), times: -1}')" \
+			>>"$W/logs/proxy-start.log" 2>&1; then
+		cat "$W/logs/proxy-start.log" >&2
+		exit 2
+	fi
+fi
+# The proxy's URL with -L (same CA bundle: it serves Pebble's certificate).
 url=$ACMEPIPE_DIRECTORY bundle=$ACMEPIPE_CA_BUNDLE
 plog=$TEST_TMP/pebble/pebble.log
 
@@ -229,7 +285,7 @@ tool_cmd() {
 tool_cert() {
 	local d=$W/$1 f
 	case $1 in
-	acmepipe | acmepipe-i) echo "$W/acmepipe/store/certs/$2.pem" ;;
+	acmepipe | acmepipe-F) echo "$W/acmepipe/store/certs/$2.pem" ;;
 	uacme) echo "$d/$2/cert.pem" ;;
 	lego) echo "$d/certificates/$2.crt" ;;
 	certbot)
@@ -327,9 +383,48 @@ requests() {
 	sed -n "$(($1 + 1)),$2p" "$plog" | grep -c -- '-> calling handler()'
 }
 
+# va_sleeps FROM TO: "SECONDS COUNT", Pebble's sleeps before validating
+# in log lines FROM+1..TO ("Sleeping for 1s seconds before validating").
+va_sleeps() {
+	sed -n "$(($1 + 1)),$2p" "$plog" |
+		sed -n 's/.*Sleeping for \([0-9.]*\)s seconds before validating.*/\1/p' |
+		awk '{ s += $1; n++ } END { printf "%d %d\n", s, n }'
+}
+
+# timed KEY N INPUT CMD...: CMD with INPUT on stdin under GNU time (and
+# timeout -T), its process tree sampled by rss-tree.py; the results into
+# R_*[KEY]. Output in $W/logs/KEY.log.
+timed() {
+	local key=$1 n=$2 in=$3 tp rc e u s m l0 l1 vs vn
+	shift 3
+	l0=$(wc -l <"$plog")
+	timeout -k 10 "$run_timeout" /usr/bin/time -f '%e %U %S %M' \
+		-o "$W/logs/$key.time" "$@" <"$in" >"$W/logs/$key.log" 2>&1 &
+	tp=$!
+	python3 "$here/rss-tree.py" "$tp" "$W/logs/$key.rss" &
+	rc=0
+	wait "$tp" || rc=$?
+	wait $! 2>/dev/null
+	l1=$(wc -l <"$plog")
+	R_N[$key]=$n
+	if ((rc == 124 || rc == 137)); then
+		NOTE[$key]="killed after -T $run_timeout s"
+		say "$key: ${NOTE[$key]}"
+	fi
+	read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
+	R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$n" 'BEGIN { printf "%.2f", r / n }')
+	R_WALL[$key]=${e:-0}
+	R_CPU[$key]=$(awk -v u="${u:-0}" -v s="${s:-0}" -v n="$n" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
+	R_RSS[$key]=$(awk -v m="${m:-0}" 'BEGIN { printf "%.1f", m / 1024 }')
+	read -r "R_TRSS[$key]" "R_HWM[$key]" _ < <(awk '{ printf "%.1f %.1f\n", $1 / 1024, $2 / 1024 }' "$W/logs/$key.rss" 2>/dev/null)
+	read -r vs vn < <(va_sleeps "$l0" "$l1")
+	VA_S=$((VA_S + vs)) VA_N=$((VA_N + vn))
+}
+
 # --- issuance ---------------------------------------------------------
 
-declare -A R_WALL R_CPU R_RSS R_REQ R_OK R_N NOTE
+declare -A R_WALL R_CPU R_RSS R_REQ R_OK R_N R_TRSS R_HWM NOTE
+VA_S=0 VA_N=0
 active=()
 for t in "${tools[@]}"; do
 	bin=$t
@@ -374,71 +469,43 @@ for c in "${configs[@]}"; do
 			xa=(-I{})
 		fi
 		say "$t: $N certificates, xargs -P $P"
-		l0=$(wc -l <"$plog")
-		/usr/bin/time -f '%e %U %S %M' -o "$W/logs/$key.time" \
-			xargs -P "$P" "${xa[@]}" --process-slot-var=SLOT "${CMD[@]}" \
-			<"$names" >"$W/logs/$key.log" 2>&1
-		l1=$(wc -l <"$plog")
-		read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
-		R_N[$key]=$N
+		timed "$key" "$N" "$names" \
+			xargs -P "$P" "${xa[@]}" --process-slot-var=SLOT "${CMD[@]}"
 		R_OK[$key]=$(verify "$t" "$names")
-		R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$N" 'BEGIN { printf "%.2f", r / n }')
-		R_WALL[$key]=$e
-		R_CPU[$key]=$(awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
-		R_RSS[$key]=$(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')
 		if [[ ${R_OK[$key]} != "$N" ]]; then
 			say "$t: FAILED: ${R_OK[$key]}/$N verified (see $W/logs/$key.log, verify.$t.log)"
 		fi
 	done
 done
 
-# acmepipe's other way: the N documents through acme-issue -i in batches,
-# as acme-renew -n runs them: one pipeline (four processes) for all N at
-# P=1, else batches of up to 10, P pipelines at a time. Each on a freshly
-# started Pebble (acmepipe registers again by itself): Pebble 2.4's
-# in-memory store can deadlock under this mix of concurrent newOrder and
-# order reads once it holds a thousand orders or so (bench/RESULTS.md).
+# acmepipe as one pipeline: the N names as N documents through ONE
+# `acme-issue -F F -i` (four processes, up to F documents in flight in
+# each step), for each F of -F. Each on a freshly started Pebble (same
+# setting; acmepipe registers again by itself): Pebble 2.4's in-memory
+# store can deadlock under many concurrent orders once it holds a
+# thousand orders or so (bench/RESULTS.md).
 for c in "${configs[@]}"; do
-	N=${c%x*} P=${c#*x}
-	if [[ " ${active[*]} " == *" acmepipe "* ]]; then
-		# shellcheck disable=SC2119 # the harness's defaults
+	N=${c%x*}
+	[[ " ${active[*]} " == *" acmepipe "* ]] || break
+	for F in "${inflights[@]}"; do
+		# shellcheck disable=SC2119 # the setting of the start
 		if ! pebble_restart >>"$W/logs/pebble-start.log" 2>&1 ||
 			! pebble_root >"$W/root.pem" 2>>"$W/logs/root.log"; then
-			say "acmepipe -i: Pebble did not restart"
-			break
+			say "acmepipe one pipeline: Pebble did not restart"
+			break 2
 		fi
-		b=$N
-		((P > 1)) && b=$(((N + P - 1) / P)) && ((b > 10)) && b=10
-		key=acmepipe-i.$c names=$W/names.$key
+		key=acmepipe-F$F.$c names=$W/names.$key
 		for ((i = 1; i <= N; i++)); do
-			echo "n$i-$c-$runid-i.example.com"
+			echo "n$i-$c-$runid-f$F.example.com"
 		done >"$names"
+		jq -cR '{version: 1, identifiers: [.]}' <"$names" >"$names.jsonl"
 		tool_cmd acmepipe
 		unset 'CMD[-1]'
-		say "acmepipe: $N certificates through acme-issue -i, batches of $b, $P at a time"
-		l0=$(wc -l <"$plog")
-		jq -cR '{version: 1, identifiers: [.]}' <"$names" >"$names.jsonl"
-		# batch.sh DOC...: the documents, one a line, into acme-issue -i.
-		{
-			echo '#!/bin/bash'
-			printf 'printf "%%s\\n" "$@" |'
-			printf ' %q' "${CMD[@]}"
-			echo ' -i'
-		} >"$W/batch.sh"
-		chmod +x "$W/batch.sh"
-		/usr/bin/time -f '%e %U %S %M' -o "$W/logs/$key.time" \
-			xargs -d '\n' -n "$b" -P "$P" "$W/batch.sh" \
-			<"$names.jsonl" >"$W/logs/$key.log" 2>&1
-		l1=$(wc -l <"$plog")
-		read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
-		R_N[$key]=$N
-		R_OK[$key]=$(verify acmepipe-i "$names")
-		R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$N" 'BEGIN { printf "%.2f", r / n }')
-		R_WALL[$key]=$e
-		R_CPU[$key]=$(awk -v u="$u" -v s="$s" -v n="$N" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
-		R_RSS[$key]=$(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1024 }')
-		[[ ${R_OK[$key]} == "$N" ]] || say "acmepipe -i: FAILED: ${R_OK[$key]}/$N verified"
-	fi
+		say "acmepipe: $N certificates through one acme-issue -F $F -i"
+		timed "$key" "$N" "$names.jsonl" "${CMD[@]}" -F "$F" -i
+		R_OK[$key]=$(verify acmepipe-F "$names")
+		[[ ${R_OK[$key]} == "$N" ]] || say "acmepipe -F $F -i: FAILED: ${R_OK[$key]}/$N verified"
+	done
 done
 harness_stop >/dev/null 2>&1 || true
 
@@ -550,6 +617,7 @@ mkdir -p "$(dirname "$out")"
 	echo "- Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), Linux $(uname -r)."
 	echo "  Pebble, challtestsrv, nginx and the clients share those CPUs."
 	echo "- Load average (1, 5, 15 min) before: $load_before; after: $load_after."
+	echo "- Latency: $setting."
 	echo "- Versions:"
 	for t in "${active[@]}"; do
 		echo "  - $(tool_version "$t")"
@@ -558,48 +626,65 @@ mkdir -p "$(dirname "$out")"
 	echo
 	echo "## Issuance"
 	echo
+	echo "**Setting: $setting.**"
+	echo
 	echo "N fresh names per client and configuration, one process tree per name:"
 	echo "\`xargs -P P -n 1 CLIENT... NAME\` (lego: \`-I{}\`, its name is not last)"
-	echo "under GNU time, against one Pebble (PEBBLE_VA_NOSLEEP=1,"
-	echo "PEBBLE_WFE_NONCEREJECT=0, PEBBLE_AUTHZREUSE=0). Accounts registered and"
-	echo "one warm-up certificate issued before timing. CPU: user+system of every"
-	echo "process of the run. Peak RSS: GNU time %M, the largest single process."
-	echo "Requests: Pebble log lines \"-> calling handler()\" during the run, ÷ N."
-	echo "Ratios: peer ÷ acmepipe (certs/s below 1 means the peer is slower; CPU"
-	echo "and requests above 1 mean the peer uses more)."
+	echo "under GNU time, against one Pebble (PEBBLE_WFE_NONCEREJECT=0,"
+	echo "PEBBLE_AUTHZREUSE=0). Accounts registered and one warm-up certificate"
+	echo "issued before timing. CPU: user+system of every process of the run."
+	echo "Peak RSS: GNU time %M, the largest single process. Tree RSS: the"
+	echo "largest sum of VmRSS over the run's processes alive at once"
+	echo "(bench/rss-tree.py, sampled every 0.1 s). Σ peaks: the sum of every"
+	echo "process's own peak (VmHWM), for the one-pipeline rows only: an upper"
+	echo "bound for their total peak. Requests: Pebble log lines \"-> calling"
+	echo "handler()\" during the run, ÷ N. Ratios: row ÷ acmepipe per name"
+	echo "(certs/s below 1 means slower; CPU and requests above 1 mean more)."
 	echo
-	echo "| N×P | client | wall s | certs/s | CPU ms/cert | peak RSS MiB | requests/cert | certs/s ratio | CPU ratio | requests ratio |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| N×P | client | wall s | certs/s | CPU ms/cert | peak RSS MiB | tree RSS MiB | Σ peaks MiB | requests/cert | certs/s ratio | CPU ratio | requests ratio |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	rows=()
 	for t in "${active[@]}"; do
 		rows+=("$t")
-		[[ $t == acmepipe ]] && rows+=(acmepipe-i)
+		if [[ $t == acmepipe ]]; then
+			for F in "${inflights[@]}"; do
+				rows+=("acmepipe-F$F")
+			done
+		fi
 	done
 	for c in "${configs[@]}"; do
 		a=acmepipe.$c
 		for t in "${rows[@]}"; do
 			k=$t.$c
-			[[ $t == acmepipe-i && -z ${R_N[$k]:-} ]] && continue
+			label=$t cc=$c
+			if [[ $t == acmepipe-F* ]]; then
+				[[ -z ${R_N[$k]:-} ]] && continue
+				label="acmepipe, one pipeline, -F ${t#acmepipe-F}" cc="${c%x*}x1"
+			fi
 			if ! ok "$k"; then
-				echo "| $c | $t | FAILED: ${R_OK[$k]:-0}/${R_N[$k]:-?} certificates verified (not timed) | | | | | | | |"
+				echo "| $cc | $label | FAILED: ${R_OK[$k]:-0}/${R_N[$k]:-?} certificates verified (not timed)${NOTE[$k]:+; ${NOTE[$k]}} | | | | | | | | | |"
 				continue
 			fi
-			if [[ $t == acmepipe* ]]; then
+			hw="—"
+			[[ $t == acmepipe-F* ]] && hw=${R_HWM[$k]:-—}
+			if [[ $t == acmepipe ]] || ! ok "$a"; then
 				rr="— | — | —"
-			elif ok "$a"; then
-				rr="$(ratio "$(rate "$k")" "$(rate "$a")") | $(ratio "${R_CPU[$k]}" "${R_CPU[$a]}") | $(ratio "${R_REQ[$k]}" "${R_REQ[$a]}")"
 			else
-				rr="— | — | —"
+				rr="$(ratio "$(rate "$k")" "$(rate "$a")") | $(ratio "${R_CPU[$k]}" "${R_CPU[$a]}") | $(ratio "${R_REQ[$k]}" "${R_REQ[$a]}")"
 			fi
-			echo "| $c | $t | ${R_WALL[$k]} | $(rate "$k") | ${R_CPU[$k]} | ${R_RSS[$k]} | ${R_REQ[$k]} | $rr |"
+			echo "| $cc | $label | ${R_WALL[$k]} | $(rate "$k") | ${R_CPU[$k]} | ${R_RSS[$k]} | ${R_TRSS[$k]:-—} | $hw | ${R_REQ[$k]} | $rr |"
 		done
 	done
 	echo
-	echo "acmepipe-i: acmepipe's other way, as acme-renew runs it: the N names as"
-	echo "N documents (\`jq -cR '{version: 1, identifiers: [.]}'\`) through"
-	echo "\`acme-issue -i\` in batches, \`xargs -n B -P P\`: one pipeline"
-	echo "(four processes) for all N at P=1, else B = min(10, N/P). The peers'"
-	echo "ratios are to the per-name acmepipe row."
+	if ((va_sleep > 0)); then
+		echo "Pebble's sleeps before validating, from its log, over the timed runs:"
+		echo "$VA_N validations, $(awk -v s="$VA_S" -v n="$VA_N" 'BEGIN { printf "%.2f", n ? s / n : 0 }') s each on average."
+		echo
+	fi
+	echo "acmepipe, one pipeline: the N names as N documents (\`jq -cR"
+	echo "'{version: 1, identifiers: [.]}'\`) through one \`acme-issue -F F -i\`"
+	echo "(four processes, each keeping up to F documents in flight), each run"
+	echo "on a freshly restarted Pebble (same setting)."
 	echo
 	echo "Commands (NAME the name, \$W a temporary directory, \$PEBBLE the ACME"
 	echo "directory URL; certbot's wrapper picks the directories of xargs' slot):"
@@ -610,6 +695,10 @@ mkdir -p "$(dirname "$out")"
 		line=${line//"$W"/\$W}
 		line=${line//"$repo"\//}
 		echo "- $t: \`xargs -P P --process-slot-var=SLOT ${line//"$url"/\$PEBBLE}\`"
+		if [[ $t == acmepipe ]] && ((${#inflights[@]})); then
+			line=${line% NAME}
+			echo "- acmepipe, one pipeline: \`${line//"$url"/\$PEBBLE} -F F -i <DOCUMENTS\`"
+		fi
 	done
 	echo
 	echo "Each certificate is checked after its run: \`openssl verify -CAfile root"
@@ -663,32 +752,51 @@ mkdir -p "$(dirname "$out")"
 	echo
 	echo "| target | configuration | measured | result |"
 	echo "| --- | --- | --- | --- |"
-	pc=''
-	for c in "${configs[@]}"; do
-		[[ ${c#*x} == 8 ]] && pc=$c
+	# The one-pipeline rows of a configuration, and "acmepipe" (per name).
+	ones=()
+	for F in "${inflights[@]}"; do
+		ones+=("acmepipe-F$F")
 	done
-	if [[ -z $pc ]]; then
-		echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | no P=8 configuration run | — | NOT RUN |"
-	else
+	for c in "${configs[@]}"; do
+		[[ ${c#*x} == 8 ]] || continue
 		best='' bt=''
 		for t in "${active[@]}"; do
 			[[ $t == acmepipe ]] && continue
-			ok "$t.$pc" || continue
-			if [[ -z $best ]] || ge "$(rate "$t.$pc")" "$best"; then
-				best=$(rate "$t.$pc") bt=$t
+			ok "$t.$c" || continue
+			if [[ -z $best ]] || ge "$(rate "$t.$c")" "$best"; then
+				best=$(rate "$t.$c") bt=$t
 			fi
 		done
-		if ok "acmepipe.$pc" && [[ -n $best ]]; then
-			r=$(ratio "$(rate "acmepipe.$pc")" "$best")
-			echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | $pc | $(rate "acmepipe.$pc") vs $bt $best: ${r}× | $(metp ge "$r" 3) |"
-			if ok "acmepipe-i.$pc"; then
-				r=$(ratio "$(rate "acmepipe-i.$pc")" "$best")
-				echo "| the same, in batches (acmepipe-i) | $pc | $(rate "acmepipe-i.$pc") vs $bt $best: ${r}× | $(metp ge "$r" 3) |"
+		for t in "${ones[@]}"; do
+			k=$t.$c
+			if ! ok "$k"; then
+				echo "| one pipeline certs/s ≥ 8× the fastest peer's at -P 8 | $c, -F ${t#acmepipe-F} | one-pipeline run FAILED or not run | MISSED |"
+				echo "| one pipeline certs/s ≥ 5× acmepipe per name at -P 8 | $c, -F ${t#acmepipe-F} | one-pipeline run FAILED or not run | MISSED |"
+				continue
 			fi
-		else
-			echo "| acmepipe certs/s ≥ 3× the fastest peer's at P=8 | $pc | no complete run to compare | MISSED |"
-		fi
-	fi
+			if [[ -n $best ]]; then
+				r=$(ratio "$(rate "$k")" "$best")
+				echo "| one pipeline certs/s ≥ 8× the fastest peer's at -P 8 | $c, -F ${t#acmepipe-F} | $(rate "$k") vs $bt $best: ${r}× | $(metp ge "$r" 8) |"
+			else
+				echo "| one pipeline certs/s ≥ 8× the fastest peer's at -P 8 | $c, -F ${t#acmepipe-F} | no complete peer run | NOT RUN |"
+			fi
+			if ok "acmepipe.$c"; then
+				r=$(ratio "$(rate "$k")" "$(rate "acmepipe.$c")")
+				echo "| one pipeline certs/s ≥ 5× acmepipe per name at -P 8 | $c, -F ${t#acmepipe-F} | $(rate "$k") vs $(rate "acmepipe.$c"): ${r}× | $(metp ge "$r" 5) |"
+			else
+				echo "| one pipeline certs/s ≥ 5× acmepipe per name at -P 8 | $c, -F ${t#acmepipe-F} | per-name run FAILED | MISSED |"
+			fi
+		done
+	done
+	for c in "${configs[@]}"; do
+		for t in "${ones[@]}"; do
+			k=$t.$c
+			ok "$k" || continue
+			# The larger of the two measures: sampled sum and Σ peaks.
+			m=$(awk -v a="${R_TRSS[$k]:-0}" -v b="${R_HWM[$k]:-0}" 'BEGIN { print (a > b ? a : b) }')
+			echo "| total client peak RSS < 64 MiB | ${c%x*}x1, -F ${t#acmepipe-F} | tree ${R_TRSS[$k]:-—} MiB sampled, Σ peaks ${R_HWM[$k]:-—} MiB | $(metp ge 63.999 "$m") |"
+		done
+	done
 	for c in "${configs[@]}"; do
 		low='' lt=''
 		for t in "${active[@]}"; do
@@ -698,23 +806,27 @@ mkdir -p "$(dirname "$out")"
 				low=${R_CPU[$t.$c]} lt=$t
 			fi
 		done
-		if ok "acmepipe.$c" && [[ -n $low ]]; then
-			r=$(ratio "${R_CPU[acmepipe.$c]}" "$low")
-			echo "| acmepipe CPU/cert ≤ ½ the lowest peer's | $c | ${R_CPU[acmepipe.$c]} ms vs $lt $low ms: ${r}× | $(metp ge 0.5 "$r") |"
-		else
-			echo "| acmepipe CPU/cert ≤ ½ the lowest peer's | $c | no complete run to compare | MISSED |"
-		fi
-		if ok "acmepipe-i.$c" && [[ -n $low ]]; then
-			r=$(ratio "${R_CPU[acmepipe-i.$c]}" "$low")
-			echo "| the same, one pipeline (acmepipe-i) | $c | ${R_CPU[acmepipe-i.$c]} ms vs $lt $low ms: ${r}× | $(metp ge 0.5 "$r") |"
-		fi
+		for t in acmepipe "${ones[@]}"; do
+			k=$t.$c label="acmepipe per name" cc=$c
+			[[ $t == acmepipe-F* ]] && label="one pipeline, -F ${t#acmepipe-F}" cc="${c%x*}x1 (peers $c)"
+			if ok "$k" && [[ -n $low ]]; then
+				r=$(ratio "${R_CPU[$k]}" "$low")
+				echo "| CPU/cert ≤ ½ the lowest peer's: $label | $cc | ${R_CPU[$k]} ms vs $lt $low ms: ${r}× | $(metp ge 0.5 "$r") |"
+			elif [[ $t == acmepipe || -n ${R_N[$k]:-} ]]; then
+				echo "| CPU/cert ≤ ½ the lowest peer's: $label | $cc | no complete run to compare | MISSED |"
+			fi
+		done
 	done
 	for c in "${configs[@]}"; do
-		if ok "acmepipe.$c"; then
-			echo "| acmepipe requests/cert ≤ $MIN_REQUESTS + 2 | $c | ${R_REQ[acmepipe.$c]} ($(ratio "${R_REQ[acmepipe.$c]}" "$MIN_REQUESTS")× the minimum) | $(metp ge $((MIN_REQUESTS + 2)) "${R_REQ[acmepipe.$c]}") |"
-		else
-			echo "| acmepipe requests/cert ≤ $MIN_REQUESTS + 2 | $c | run FAILED | MISSED |"
-		fi
+		for t in acmepipe "${ones[@]}"; do
+			k=$t.$c label="acmepipe per name" cc=$c
+			[[ $t == acmepipe-F* ]] && label="one pipeline, -F ${t#acmepipe-F}" cc="${c%x*}x1"
+			if ok "$k"; then
+				echo "| requests/cert ≤ $MIN_REQUESTS + 1: $label | $cc | ${R_REQ[$k]} ($(ratio "${R_REQ[$k]}" "$MIN_REQUESTS")× the minimum) | $(metp ge $((MIN_REQUESTS + 1)) "${R_REQ[$k]}") |"
+			elif [[ $t == acmepipe || -n ${R_N[$k]:-} ]]; then
+				echo "| requests/cert ≤ $MIN_REQUESTS + 1: $label | $cc | run FAILED | MISSED |"
+			fi
+		done
 	done
 	big=100000 small=10000
 	if [[ -n ${E_DOC_W[$big]:-} && -n ${E_SUM_W[$big]:-} ]]; then
@@ -767,8 +879,11 @@ done
 for t in "${active[@]}"; do
 	for c in "${configs[@]}"; do
 		ok "$t.$c" || status=1
-		[[ $t == acmepipe && -n ${R_N[acmepipe-i.$c]:-} ]] &&
-			{ ok "acmepipe-i.$c" || status=1; }
+		if [[ $t == acmepipe ]]; then
+			for F in "${inflights[@]}"; do
+				[[ -n ${R_N[acmepipe-F$F.$c]:-} ]] && { ok "acmepipe-F$F.$c" || status=1; }
+			done
+		fi
 	done
 done
 exit "$status"
