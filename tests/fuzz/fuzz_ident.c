@@ -41,6 +41,19 @@ fuzz_check_name(const char *n)
 
 	if (strlen(n) > 253)
 		abort();
+	/* An address is its own canonical text, and no wildcard. */
+	if (ident_ip_family(n) != 0) {
+		if ((again = ident_ip(n)) == NULL || strcmp(again, n) != 0 ||
+		    ident_is_wildcard(n))
+			abort();
+		free(again);
+		why[0] = '\0';
+		if ((again = ident_normalize(n, why, sizeof(why))) == NULL ||
+		    strcmp(again, n) != 0)
+			abort();
+		free(again);
+		return;
+	}
 	if (strncmp(p, "*.", 2) == 0)
 		p += 2;
 	if (*p == '\0' || *p == '.' || strstr(p, "..") != NULL ||
