@@ -19,9 +19,12 @@ setup() {
 	test_ca "$T" 400
 }
 
+# Servers started by a test (renew_setup) stop with it: the next test's
+# pebble_start would leave them running.
 teardown() {
-	nginx_stop
 	harness_teardown
+	nginx_stop
+	pebble_stop
 }
 
 # promtool_or_skip: promtool (Debian's prometheus) must be there under CI.
