@@ -56,7 +56,7 @@ struct client {
 
 /*
  * The number of documents to keep in flight (--in-flight, then
- * ACMEPIPE_IN_FLIGHT, then 16): 1 to STREAM_IN_FLIGHT_MAX, or 0 with a
+ * ACMEPIPE_IN_FLIGHT, then 1): 1 to STREAM_IN_FLIGHT_MAX, or 0 with a
  * one-line reason in why (a usage error).
  */
 unsigned client_in_flight(const struct client *c, char *why, size_t whylen);
