@@ -185,4 +185,11 @@ register() {
 	run_split -2 acme-account --new-key "$T/k" show
 	assert_stderr 'acme-account: --new-key is for rollover'
 	run_split -2 acme-account
+	# A CA that cannot be reached: exit 1, one line, nothing on stdout.
+	register >/dev/null
+	run_split -1 acme-account -d https://127.0.0.1:1/dir show
+	assert_output ''
+	assert_line_count 0
+	[[ ${#stderr_lines[@]} -eq 1 && ${stderr_lines[0]} == "acme-account: urn:acmepipe:error:connection: "* ]] ||
+		fail "stderr: $stderr"
 }

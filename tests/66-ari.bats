@@ -450,6 +450,18 @@ overlaps() {
 	assert_equal "$(proxy_log)" "" "second run"
 }
 
+# age_twenty: certificates 101 to 120 made due for renewal information,
+# 120 the longest ago. File layout: no command sets metadata; nextCheck
+# is written into meta/ as the files backend lays it out.
+age_twenty() {
+	local i n
+	for i in $(seq 101 120); do
+		printf -v n 'f%05d.example' "$i"
+		jq --arg t "$(at $((1700000000 + (120 - i) * 60)))" '.ari.nextCheck = $t' \
+			"$STORE/meta/$n.json" >"$T/m" && mv "$T/m" "$STORE/meta/$n.json"
+	done
+}
+
 @test "ARI: a run cut short by --ari-max resumes where it stopped, oldest nextCheck first" {
 	fake 1000
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
@@ -468,13 +480,7 @@ overlaps() {
 	run_split -0 cert-expiring --ari-rate 1000
 	assert_equal "$(proxy_log)" "" "third run"
 	# Oldest nextCheck first: the 5 oldest of 20 made due.
-	# file layout: no command sets metadata; nextCheck is written into
-	# meta/ as the files backend lays it out.
-	for i in $(seq 101 120); do
-		printf -v n 'f%05d.example' "$i"
-		jq --arg t "$(at $((1700000000 + (120 - i) * 60)))" '.ari.nextCheck = $t' \
-			"$STORE/meta/$n.json" >"$T/m" && mv "$T/m" "$STORE/meta/$n.json"
-	done
+	age_twenty
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
 	# One in flight: the proxy sees them in the order they are asked.
 	run_split -0 cert-expiring --ari-max 5 -F 1
@@ -482,11 +488,7 @@ overlaps() {
 		"ZmFrZQ.00120 ZmFrZQ.00119 ZmFrZQ.00118 ZmFrZQ.00117 ZmFrZQ.00116 " "oldest first"
 	# More in flight: the same five are asked.
 	proxy_reset
-	for i in $(seq 101 120); do
-		printf -v n 'f%05d.example' "$i"
-		jq --arg t "$(at $((1700000000 + (120 - i) * 60)))" '.ari.nextCheck = $t' \
-			"$STORE/meta/$n.json" >"$T/m" && mv "$T/m" "$STORE/meta/$n.json"
-	done
+	age_twenty
 	proxy_ari '{"default": {"start": 864000, "end": 950400}}'
 	run_split -0 cert-expiring --ari-max 5 -F 16
 	assert_equal "$(ari_requests | sort | tr '\n' ' ')" \
