@@ -31,45 +31,99 @@ authz_challenge(const json_t *z, const char *type)
 	return NULL;
 }
 
+/* Whether a challenge's status is final. */
+static int
+authz_settled(const char *st)
+{
+	return st != NULL && strcmp(st, "pending") != 0 &&
+	    strcmp(st, "processing") != 0;
+}
+
 /*
- * Polls url until the authorization leaves pending/processing, honouring
- * Retry-After and backing off, until deadline. Returns the new record
- * (document form) or NULL with *problem.
+ * The authorization z once its challenge c has settled (new): the CA
+ * gives both the same verdict (RFC 8555 7.1.6), the challenge carrying
+ * the error.
  */
 static json_t *
-authz_poll(struct acme *a, const char *url, long timeout, json_t **problem)
+authz_settle(const json_t *z, const json_t *c, json_t **problem)
 {
-	json_t *z = NULL, *rec = NULL;
-	const char *st;
+	const char *st = state_str(c, "status"), *url = state_str(c, "url");
+	json_t *rec, *cs, *v, *cr;
+	size_t i;
+
+	if ((cr = order_challenge_record(c)) == NULL ||
+	    (rec = json_deep_copy(z)) == NULL) {
+		json_decref(cr);
+		*problem = acme_problem(STATE_ERR_RESPONSE,
+		    "%s: not a challenge", state_str(z, "url"));
+		return NULL;
+	}
+	json_object_set_new(rec, "status", json_string(strcmp(st, "valid") ==
+	    0 ? "valid" : "invalid"));
+	cs = json_object_get(rec, "challenges");
+	json_array_foreach(cs, i, v)
+		if (url != NULL && state_str(v, "url") != NULL &&
+		    strcmp(state_str(v, "url"), url) == 0) {
+			json_array_set(cs, i, cr);
+			break;
+		}
+	json_decref(cr);
+	return rec;
+}
+
+/*
+ * Polls the challenge c of authorization z until it settles, honouring
+ * Retry-After and the learnt or backed-off wait, until the timeout.
+ * resp is the CA's answer to the challenge response (settled already,
+ * perhaps). Returns the new record of z (document form) or NULL with
+ * *problem.
+ *
+ * The challenge, not the authorization, is polled: it says the same and
+ * Pebble 2.4 holds an authorization's lock across a read of its store
+ * while it serves it, which is one of the three sides of the deadlock in
+ * order.c; a challenge is read without holding anything.
+ */
+static json_t *
+authz_poll(struct acme *a, const json_t *z, const json_t *c, json_t *resp,
+    long timeout, json_t **problem)
+{
+	static struct poll_learn learnt = POLL_LEARN_INIT;
+	const char *url = state_str(c, "url");
+	json_t *ch = NULL, *rec;
 	char last[32] = "pending";
 	struct poll p;
-	long ra;
+	long ra = -1;
 
+	if (json_is_object(resp) && authz_settled(state_str(resp, "status")))
+		return authz_settle(z, resp, problem);
 	/*
 	 * The challenge was answered just now: asking at once would find it
 	 * still pending, so the first request comes after the first wait.
 	 */
-	poll_start(&p, timeout);
-	ra = -1;
+	poll_start_learnt(&p, timeout, &learnt);
 	for (;;) {
-		json_decref(rec);
-		rec = NULL;
 		if (poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "%s: still %s when the timeout expired", url, last);
 			return NULL;
 		}
-		if (acme_post_json_ra(a, url, NULL, &z, &ra, problem) != 0)
+		if (acme_post_json_ra(a, url, NULL, &ch, &ra, problem) != 0)
 			return NULL;
-		rec = order_authz_record(url, z, problem);
-		json_decref(z);
-		z = NULL;
-		if (rec == NULL)
+		if (!json_is_object(ch) || state_str(ch, "status") == NULL) {
+			json_decref(ch);
+			*problem = acme_problem(STATE_ERR_RESPONSE,
+			    "%s: not a challenge", url);
 			return NULL;
-		st = state_str(rec, "status");
-		if (strcmp(st, "pending") != 0 && strcmp(st, "processing") != 0)
+		}
+		if (authz_settled(state_str(ch, "status"))) {
+			poll_done(&p);
+			rec = authz_settle(z, ch, problem);
+			json_decref(ch);
 			return rec;
-		snprintf(last, sizeof(last), "%s", st);
+		}
+		snprintf(last, sizeof(last), "%s", state_str(ch, "status"));
+		json_decref(ch);
+		ch = NULL;
 	}
 }
 
@@ -121,7 +175,7 @@ authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
 	if ((empty = json_object()) == NULL || acme_post_json(a,
 	    state_str(c, "url"), empty, &resp, NULL, problem) != 0)
 		goto out;
-	rec = authz_poll(a, state_str(z, "url"), o->timeout, problem);
+	rec = authz_poll(a, z, c, resp, o->timeout, problem);
 out:
 	if (begun && provision_run(&o->prov, rec != NULL && strcmp(state_str(
 	    rec, "status"), "valid") == 0 ? "done" : "failed", o->type, id,

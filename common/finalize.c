@@ -96,13 +96,16 @@ static int
 finalize_poll(struct acme *a, json_t *doc, long timeout, int sent,
     json_t **problem)
 {
+	static struct poll_learn learnt = POLL_LEARN_INIT;
 	struct poll p;
 	long ra = -1;
 
-	poll_start(&p, timeout);
+	poll_start_learnt(&p, timeout, &learnt);
 	for (;;) {
-		if (!sent && strcmp(order_status(doc), "processing") != 0)
+		if (!sent && strcmp(order_status(doc), "processing") != 0) {
+			poll_done(&p);
 			return 0;
+		}
 		if (poll_wait(&p, ra) != 0) {
 			*problem = acme_problem(STATE_ERR_TIMEOUT,
 			    "order still processing when the timeout expired");

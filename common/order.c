@@ -1,10 +1,43 @@
 /* order: ACME orders and authorizations in the state document. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ident.h"
 #include "order.h"
 #include "state.h"
+
+/*
+ * A process with documents in flight creates one order at a time, and reads
+ * no authorization while it does: newOrder is exclusive (the write side),
+ * authorization reads share (the read side). newOrder is the request a CA
+ * counts and the costliest one it serves, so one at a time is also what a
+ * CA would ask for; it costs one round trip per document. The read side is
+ * for Pebble 2.4: a newOrder scans every authorization in its store under
+ * the store's read lock, while an authorization read holds that
+ * authorization's lock and waits for the store's; with a write queued
+ * between them (another order, a certificate), its store deadlocks
+ * (bench/RESULTS.md, "The cycle"). acme-challenge polls challenges, not
+ * authorizations, for the same reason (authz.c).
+ */
+static pthread_rwlock_t order_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_once_t order_lock_once = PTHREAD_ONCE_INIT;
+
+/* glibc's default lets readers starve a writer: the newOrder goes first. */
+static void
+order_lock_init(void)
+{
+#ifdef __GLIBC__
+	pthread_rwlockattr_t at;
+
+	if (pthread_rwlockattr_init(&at) == 0) {
+		pthread_rwlockattr_setkind_np(&at,
+		    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&order_lock, &at);
+		pthread_rwlockattr_destroy(&at);
+	}
+#endif
+}
 
 const char *
 order_status(const json_t *doc)
@@ -95,6 +128,21 @@ order_request(const json_t *doc, const char *profile, const char *replaces)
 	return req;
 }
 
+/* The newOrder request, alone in the process (order_lock). */
+static int
+order_post_new(struct acme *a, json_t *req, json_t **o, char **loc,
+    json_t **problem)
+{
+	int rc;
+
+	pthread_once(&order_lock_once, order_lock_init);
+	pthread_rwlock_wrlock(&order_lock);
+	rc = acme_post_json(a, acme_dir_url(a, "newOrder"), req, o, loc,
+	    problem);
+	pthread_rwlock_unlock(&order_lock);
+	return rc;
+}
+
 int
 order_new(struct acme *a, json_t *doc, const char *profile,
     json_t **problem)
@@ -111,8 +159,7 @@ order_new(struct acme *a, json_t *doc, const char *profile,
 		replaces = state_str(json_object_get(doc, "previous"), "certID");
 	if ((req = order_request(doc, profile, replaces)) == NULL)
 		goto out;
-	if (acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o, &loc,
-	    problem) != 0) {
+	if (order_post_new(a, req, &o, &loc, problem) != 0) {
 		if (replaces == NULL || json_integer_value(json_object_get(
 		    *problem, "status")) != 409)
 			goto out;
@@ -122,8 +169,7 @@ order_new(struct acme *a, json_t *doc, const char *profile,
 		json_decref(req);
 		replaces = NULL;
 		if ((req = order_request(doc, profile, NULL)) == NULL ||
-		    acme_post_json(a, acme_dir_url(a, "newOrder"), req, &o,
-		    &loc, problem) != 0)
+		    order_post_new(a, req, &o, &loc, problem) != 0)
 			goto out;
 	}
 	if (loc == NULL || order_record(doc, loc, o) != 0) {
@@ -184,9 +230,8 @@ out:
 	return rc;
 }
 
-/* The document form of one ACME challenge, or NULL when malformed. */
-static json_t *
-order_challenge(const json_t *c)
+json_t *
+order_challenge_record(const json_t *c)
 {
 	static const char *const keys[] = { "type", "url", "token", "status",
 	    NULL };
@@ -232,7 +277,7 @@ order_authz_record(const char *url, const json_t *z, json_t **problem)
 		json_object_set_new(rec, "wildcard", json_true());
 	cs = json_object_get(rec, "challenges");
 	json_array_foreach(json_object_get(z, "challenges"), i, c)
-		if ((v = order_challenge(c)) != NULL)
+		if ((v = order_challenge_record(c)) != NULL)
 			json_array_append_new(cs, v);
 	return rec;
 }
@@ -241,8 +286,13 @@ json_t *
 order_authz_get(struct acme *a, const char *url, json_t **problem)
 {
 	json_t *z = NULL, *rec;
+	int rc;
 
-	if (acme_post_json(a, url, NULL, &z, NULL, problem) != 0)
+	pthread_once(&order_lock_once, order_lock_init);
+	pthread_rwlock_rdlock(&order_lock);
+	rc = acme_post_json(a, url, NULL, &z, NULL, problem);
+	pthread_rwlock_unlock(&order_lock);
+	if (rc != 0)
 		return NULL;
 	rec = order_authz_record(url, z, problem);
 	json_decref(z);

@@ -44,7 +44,13 @@ int order_authzs(struct acme *a, json_t *doc, json_t **problem);
 json_t *order_authz_record(const char *url, const json_t *z,
     json_t **problem);
 
-/* Fetches one authorization and returns its document form (new). */
+/* The document form (new) of one ACME challenge, or NULL when malformed. */
+json_t *order_challenge_record(const json_t *c);
+
+/*
+ * Fetches one authorization and returns its document form (new). Never
+ * while the same process sends a newOrder (see order.c).
+ */
 json_t *order_authz_get(struct acme *a, const char *url, json_t **problem);
 
 /* doc.order.status, or NULL. */

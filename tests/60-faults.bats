@@ -168,7 +168,7 @@ no_temp_files() {
 @test "Pebble killed or restarted while acme-challenge polls: clear error, the rerun issues the certificate" {
 	# The VA fetches the tokens from 127.0.0.3, where a socket listens but
 	# never accepts: validation hangs (up to Pebble's 15 s), so the
-	# authorization stays pending while acme-challenge polls it.
+	# challenge stays pending while acme-challenge polls it.
 	perl -MIO::Socket::INET -e '
 		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.3:$ARGV[0]",
 		    Listen => 16, ReuseAddr => 1) or die "listen: $!\n";
@@ -188,8 +188,9 @@ no_temp_files() {
 		acme-challenge -v <"$T/$how.ordered" >"$T/$how.out" 2>"$T/$how.err" 3>&- &
 		pid=$!
 		HELPERS+=("$pid")
-		# Polling: the authorization is fetched after the challenge was sent.
-		wait_until 150 "$pid" grep -q '^acme-challenge: POST .*/authZ/.* 200 ' "$T/$how.err" ||
+		# Polling: the challenge is fetched again after it was answered
+		# (its second request).
+		wait_until 150 "$pid" bash -c '[ "$(grep -c "^acme-challenge: POST .*/chalZ/.* 200 " "$1")" -ge 2 ]' _ "$T/$how.err" ||
 			fail "$how: acme-challenge is not polling" "$(cat "$T/$how.err")"
 		if [[ $how == killed ]]; then
 			pebble_kill
@@ -218,8 +219,8 @@ no_temp_files() {
 			"acme-challenge: <stdin>:1: $name: $want: $(jq -r .error.detail "$T/$how.out")" \
 			"$how: diagnostic"
 		if [[ $how == killed ]]; then
-			authz=$(jq -r '.authorizations[0].url' "$T/$how.ordered")
-			assert_json "$T/$how.out" '.error.detail | startswith($a + ": ")' --arg a "$authz"
+			chal=$(jq -r '.authorizations[0].challenges[] | select(.type == "http-01") | .url' "$T/$how.ordered")
+			assert_json "$T/$how.out" '.error.detail | startswith($a + ": ")' --arg a "$chal"
 			pebble_restart
 		fi
 	done

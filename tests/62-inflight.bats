@@ -66,6 +66,34 @@ interleaved() {
 	assert_equal "$(interleaved one)" 0 "interleaved with --in-flight 1"
 }
 
+# lone_orders: from the proxy's log, each newOrder and authorization
+# request's arrival, in time order, as "TIME order" or "TIME authz".
+lone_orders() {
+	proxy_log | jq -r 'select(.path == "/order-plz" or (.path | startswith("/authZ/")))
+		| "\(.time) \(if .path == "/order-plz" then "order" else "authz" end)"' | sort -n
+}
+
+@test "acme-order --in-flight 8: one newOrder at a time, no authorization read beside it; authorizations read side by side" {
+	docs lone 8 >"$T/in.jsonl"
+	# Every newOrder and authorization answer takes 0.3 s: a request
+	# that arrives sooner than that after another was in flight beside it.
+	proxy_fault '[{"fault": "stall", "path": "^/order-plz$", "seconds": 0.3, "times": -1},
+		{"fault": "stall", "path": "^/authZ/", "seconds": 0.3, "times": -1}]'
+	run_split -0 acme-order --in-flight 8 <"$T/in.jsonl"
+	assert_line_count 8
+	assert_json "$OUTPUT_FILE" '(.error | not) and .order.status == "pending"'
+	lone_orders >"$T/seen"
+	assert_equal "$(grep -c ' order$' "$T/seen")" 8 "newOrders" "$(cat "$T/seen")"
+	# A newOrder and the request next to it in time: never together.
+	assert_equal "$(awk 'NR > 1 && ($2 == "order" || k == "order") && $1 - t < 0.29 { n++ }
+		{ t = $1; k = $2 } END { print n + 0 }' "$T/seen")" 0 \
+		"requests beside a newOrder" "$(cat "$T/seen")"
+	# The reads still overlap one another: documents are in flight.
+	(($(awk '$2 == "authz" && k == "authz" && $1 - t < 0.25 { n++ }
+		{ t = $1; k = $2 } END { print n + 0 }' "$T/seen") > 0)) ||
+		fail "no two authorizations were read at once" "$(cat "$T/seen")"
+}
+
 @test "half the nonces rejected (PEBBLE_WFE_NONCEREJECT=50), 64 in flight: every document succeeds" {
 	pebble_restart PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2 PEBBLE_WFE_NONCEREJECT=50
 	docs nonce 64 >"$T/in.jsonl"
