@@ -8,7 +8,7 @@ LUADIR   ?= $(PREFIX)/share/acmepipe/lua
 # package sets /lib/systemd/system (debian/rules).
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
-PKGS      = libcrypto libcurl jansson libidn2 libpsl libpq ldns
+PKGS      = libssl libcrypto libcurl jansson libidn2 libpsl libpq ldns
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WFLAGS    = -std=c11 -pthread -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
