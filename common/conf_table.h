@@ -54,7 +54,7 @@
 	    "the group of the stored files") \
 	X(HOOK, "ACMEPIPE_HOOK", "hook", 'H', NULL, \
 	    "the program that provisions challenges (the webroot wins)") \
-	X(IN_FLIGHT, "ACMEPIPE_IN_FLIGHT", "in-flight", 'F', "1", \
+	X(IN_FLIGHT, "ACMEPIPE_IN_FLIGHT", "in-flight", 'F', "16", \
 	    "documents an ACME step works on at once") \
 	X(HTTP_TIMEOUT, "ACMEPIPE_HTTP_TIMEOUT", "http-timeout", 'T', "30", \
 	    "seconds one HTTP request may take (cert-expiring: 10)") \

@@ -9,7 +9,7 @@
 # (scripts/nginx-acmepipe.conf, tests/helpers/nginx.bash).
 #
 # The cron path: `certstore add` every name, then scripts/acme-renew
-# (cert-expiring | xargs -P 8 acme-issue -i). Each test, on a fresh store:
+# (cert-expiring | two long acme-issue -i pipelines, its default). Each test, on a fresh store:
 #   1. first issuance: documents in equal documents out, every valid name
 #      stored and served (all of them checked with one curl, a sample
 #      with openssl s_client), every invalid one recorded with the CA's
@@ -135,7 +135,8 @@ serials() {
 	meta_all | jq -r 'select(.serial) | "\(.name) \(.serial)"' | sort
 }
 
-# renew_run IN [ARG...]: scripts/acme-renew -j 8 with ARGs (cert-expiring's
+# renew_run IN [ARG...]: scripts/acme-renew, its defaults (two long
+# pipelines, 16 documents in flight in each step), with ARGs (cert-expiring's
 # options after --), where IN holds the documents that cert-expiring
 # emitted with the same options just before (documents in), without a
 # lease (-L 0), so that acme-renew's own run claims them. Checks
@@ -153,7 +154,7 @@ renew_run() {
 	n_bad=$(wc -l <"$T/in.bad")
 	((n_bad == 0)) || want=1
 	ms=$(now_ms)
-	run_split "-$want" acme-renew -j 8 -w "$WEBROOT" -s "$STORE" "$@"
+	run_split "-$want" acme-renew -w "$WEBROOT" -s "$STORE" "$@"
 	RUN_S=$(took_s "$ms")
 	cp "$OUTPUT_FILE" "$T/out.jsonl"
 	cp "$STDERR_FILE" "$T/out.err"
@@ -499,7 +500,7 @@ scale() {
 	check_store 1
 	check_reasons "$T/out.jsonl"
 	check_served
-	note "$n names, $B invalid: first issuance (acme-renew -j 8) $issue s"
+	note "$n names, $B invalid: first issuance (acme-renew) $issue s"
 	check_backoff added
 	park
 	renew_far
@@ -567,7 +568,7 @@ scale() {
 
 # Last, so that the always-run tests above never meet a Pebble that holds
 # thousands of orders.
-@test "1,000 hostnames, 50 invalid, xargs -P 8 (ACMEPIPE_SCALE=1, make check-scale)" {
+@test "1,000 hostnames, 50 invalid, acme-renew's defaults (ACMEPIPE_SCALE=1, make check-scale)" {
 	[[ $SCALE_FULL == 1 ]] ||
 		skip "takes minutes; run with ACMEPIPE_SCALE=1 (make check-scale)"
 	SAMPLE=20 scale 1000 full
