@@ -23,6 +23,27 @@ poll_start(struct poll *p, long timeout)
 	p->t0 = p->last = p->prev = poll_now_ms();
 }
 
+/*
+ * Moves what l has learnt to ms: only down (dir < 0), only up (dir > 0),
+ * or either way when nothing was learnt yet (dir 0: only up otherwise).
+ * Each is relative to the wait a poll started with, not to l's value, so
+ * the many documents of one moment that found the same thing move it once,
+ * not once each.
+ */
+static void
+poll_teach(struct poll_learn *l, long ms, int dir)
+{
+	if (ms > POLL_LEARN_MAX_MS)
+		ms = POLL_LEARN_MAX_MS;
+	if (ms < POLL_FIRST_MS)
+		ms = POLL_FIRST_MS;
+	pthread_mutex_lock(&l->mu);
+	if (l->first_ms == 0 || (dir < 0 && ms < l->first_ms) ||
+	    (dir >= 0 && ms > l->first_ms))
+		l->first_ms = ms;
+	pthread_mutex_unlock(&l->mu);
+}
+
 /* What l has learnt, as a first wait for a poll that has timeout s. */
 static long
 poll_learnt(struct poll_learn *l, long timeout)
@@ -57,6 +78,10 @@ poll_wait(struct poll *p, long retry_after)
 	struct timespec ts;
 	long ms = p->wait_ms, learnt;
 
+	/* The learnt poll found it pending: the next ones ask later. */
+	if (p->learn != NULL && p->learnt_poll != 0 && p->polls ==
+	    p->learnt_poll)
+		poll_teach(p->learn, p->first_ms + p->first_ms / 8, 1);
 	if (retry_after >= 0)
 		ms = retry_after * 1000 > POLL_FIRST_MS ? retry_after * 1000 :
 		    POLL_FIRST_MS;
@@ -91,25 +116,19 @@ poll_wait(struct poll *p, long retry_after)
 void
 poll_done(struct poll *p)
 {
-	struct poll_learn *l = p->learn;
 	long ms;
 
-	if (l == NULL || p->polls == 0)
+	if (p->learn == NULL || p->polls == 0)
 		return;
-	pthread_mutex_lock(&l->mu);
 	if (p->learnt_poll != 0 && p->polls == p->learnt_poll) {
 		/* Done at the learnt poll: perhaps it could have come sooner. */
-		ms = p->first_ms - p->first_ms / 32;
-		if (l->first_ms > 0 && ms > l->first_ms)
-			ms = l->first_ms - l->first_ms / 32;
-	} else {
-		/* Pending at the poll before: it was done in between. */
-		ms = (long)((p->prev + p->last) / 2 - p->t0);
-		if (ms < l->first_ms)
-			ms = l->first_ms;
+		poll_teach(p->learn, p->first_ms - p->first_ms / 32, -1);
+		return;
 	}
-	if (ms > POLL_LEARN_MAX_MS)
-		ms = POLL_LEARN_MAX_MS;
-	l->first_ms = ms < POLL_FIRST_MS ? POLL_FIRST_MS : ms;
-	pthread_mutex_unlock(&l->mu);
+	/* Pending at the poll before: it was done in between. */
+	ms = (long)((p->prev + p->last) / 2 - p->t0);
+	/* One slow object moves the estimate by an eighth at most. */
+	if (p->learnt_poll != 0 && ms > p->first_ms + p->first_ms / 8)
+		ms = p->first_ms + p->first_ms / 8;
+	poll_teach(p->learn, ms, 0);
 }

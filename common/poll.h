@@ -11,11 +11,13 @@
  * objects polled before were done, and after it the backoff starts from a
  * quarter of that. A poll begun before anything was learnt takes the
  * learnt time up at its next wait, so the first documents of a run are
- * not all asked on the doubling. A first poll that finds the object done moves the
- * estimate down by 1/32, one that finds it pending moves it up to the
- * middle of the last two polls: about one poll in five finds the object
- * still pending, so a CA that takes a second is asked about 1.2 times
- * instead of the 6 of the doubling.
+ * not all asked on the doubling. A learnt poll that finds the object
+ * done moves the estimate down by 1/32 of the wait it had, one that finds
+ * it pending up by 1/8 (so about one in five is pending); both are taken
+ * relative to that wait, so the documents in flight that found the same
+ * thing at the same moment move it once, not once each. A CA that takes a
+ * second is then asked about 1.25 times per object instead of the 6 of
+ * the doubling.
  */
 #ifndef POLL_H
 #define POLL_H
