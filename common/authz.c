@@ -310,6 +310,17 @@ authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
 			goto fail;
 		}
 	}
+	/*
+	 * Every authorization is valid, so a pending order is now ready (RFC
+	 * 8555 7.1.6): recorded without asking. An order in any other state
+	 * is read again, for the CA to say.
+	 */
+	st = order_status(doc);
+	if (st != NULL && (strcmp(st, "pending") == 0 || strcmp(st, "ready") ==
+	    0)) {
+		state_set_str(json_object_get(doc, "order"), "status", "ready");
+		return 0;
+	}
 	if (order_refresh(a, doc, 0, NULL, &problem) != 0) {
 		state_fail_problem(doc, step, problem, NULL);
 		json_decref(problem);

@@ -27,7 +27,9 @@ int authz_check(json_t *doc, const struct authz_opts *o, const char *step);
 
 /*
  * Completes every authorization of doc's order that is not yet valid and
- * refreshes the order. With o->check, an http-01 token is fetched once
+ * records the order as ready (RFC 8555 7.1.6: a pending order whose
+ * authorizations are all valid is; an order in another state is read
+ * again). With o->check, an http-01 token is fetched once
  * provisioned and before the CA is asked to validate (selfcheck.h). On failure records it in doc (under step, with the
  * CA's problem and the identifier), deactivates the order's pending
  * authorizations so none pile up at the CA, and returns -1.

@@ -167,6 +167,25 @@ count() {
 	assert_equal "$(requests | wc -l)" 0 "requests" "$(requests)"
 }
 
+@test "acme-challenge asks for the challenge only: a pending order with every authorization valid is recorded ready; another is read" {
+	acme-order <<<"$(doc asks.example.com)" >"$T/ordered"
+	mark
+	run_split -0 acme-challenge -w "$WEBROOT" <"$T/ordered"
+	assert_json "$OUTPUT_FILE" '.error == null and .order.status == "ready"
+		and .authorizations[0].status == "valid"'
+	# The challenge response and its polls, nothing else.
+	requests >"$T/requests"
+	assert_equal "$(grep -vc '^POST /chalZ/' "$T/requests")" 0 "other requests" "$(cat "$T/requests")"
+	[ "$(wc -l <"$T/requests")" -ge 2 ] || fail "no poll" "$(cat "$T/requests")"
+	# Finalized meanwhile: an order that is not pending is read again.
+	acme-finalize -s "$STORE" <"$OUTPUT_FILE" >"$T/done"
+	assert_json "$T/done" '.order.status == "valid"'
+	mark
+	run_split -0 acme-challenge -w "$WEBROOT" <"$T/done"
+	assert_json "$OUTPUT_FILE" '.error == null and .order.status == "valid"'
+	assert_equal "$(requests | sed 's|/[^/]*$|/|')" "POST /my-order/" "requests for a valid order"
+}
+
 @test "an order the document calls ready but the CA has finalized: refused, read again, the certificate downloaded" {
 	acme-order <<<"$(doc late.example.com)" | acme-challenge -w "$WEBROOT" >"$T/ready"
 	assert_json "$T/ready" '.order.status == "ready"'
