@@ -383,6 +383,16 @@ requests() {
 	sed -n "$(($1 + 1)),$2p" "$plog" | grep -c -- '-> calling handler()'
 }
 
+# request_kinds FROM TO N: the requests of log lines FROM+1..TO by kind
+# (Pebble's paths: /dir, /nonce-plz, /order-plz, /authZ/, /chalZ/, ...),
+# per certificate of N, as "kind count/N, ...".
+request_kinds() {
+	sed -n "$(($1 + 1)),$2p" "$plog" |
+		sed -n 's/^Pebble [0-9/]* [0-9:]* \([A-Z]*\) \(\/[^/ ]*\).* -> calling handler()$/\1 \2/p' |
+		sort | uniq -c | sort -rn |
+		awk -v n="$3" '{ printf "%s%s %s %.2f", (NR > 1 ? ", " : ""), $2, $3, $1 / n }'
+}
+
 # va_sleeps FROM TO: "SECONDS COUNT", Pebble's sleeps before validating
 # in log lines FROM+1..TO ("Sleeping for 1s seconds before validating").
 va_sleeps() {
@@ -413,6 +423,7 @@ timed() {
 	fi
 	read -r e u s m < <(tail -n 1 "$W/logs/$key.time")
 	R_REQ[$key]=$(awk -v r="$(requests "$l0" "$l1")" -v n="$n" 'BEGIN { printf "%.2f", r / n }')
+	R_KINDS[$key]=$(request_kinds "$l0" "$l1" "$n")
 	R_WALL[$key]=${e:-0}
 	R_CPU[$key]=$(awk -v u="${u:-0}" -v s="${s:-0}" -v n="$n" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
 	R_RSS[$key]=$(awk -v m="${m:-0}" 'BEGIN { printf "%.1f", m / 1024 }')
@@ -423,7 +434,7 @@ timed() {
 
 # --- issuance ---------------------------------------------------------
 
-declare -A R_WALL R_CPU R_RSS R_REQ R_OK R_N R_TRSS R_HWM NOTE
+declare -A R_WALL R_CPU R_RSS R_REQ R_OK R_N R_TRSS R_HWM R_KINDS NOTE
 VA_S=0 VA_N=0
 active=()
 for t in "${tools[@]}"; do
@@ -673,6 +684,20 @@ mkdir -p "$(dirname "$out")"
 				rr="$(ratio "$(rate "$k")" "$(rate "$a")") | $(ratio "${R_CPU[$k]}" "${R_CPU[$a]}") | $(ratio "${R_REQ[$k]}" "${R_REQ[$a]}")"
 			fi
 			echo "| $cc | $label | ${R_WALL[$k]} | $(rate "$k") | ${R_CPU[$k]} | ${R_RSS[$k]} | ${R_TRSS[$k]:-—} | $hw | ${R_REQ[$k]} | $rr |"
+		done
+	done
+	echo
+	echo "Requests per certificate by kind (Pebble's log: method and path,"
+	echo "/nonce-plz newNonce, /order-plz newOrder, /authZ/ authorizations,"
+	echo "/chalZ/ challenges, /my-order/ orders, /finalize-order/, /certZ/):"
+	echo
+	for c in "${configs[@]}"; do
+		for t in "${rows[@]}"; do
+			k=$t.$c label=$t cc=$c
+			if [[ $t == acmepipe-F* ]]; then
+				label="acmepipe, one pipeline, -F ${t#acmepipe-F}" cc="${c%x*}x1"
+			fi
+			ok "$k" && echo "- $cc $label: ${R_KINDS[$k]:-}"
 		done
 	done
 	echo
