@@ -8,36 +8,21 @@
 #include "state.h"
 
 /*
- * A process with documents in flight creates one order at a time, and reads
- * no authorization while it does: newOrder is exclusive (the write side),
- * authorization reads share (the read side). newOrder is the request a CA
- * counts and the costliest one it serves, so one at a time is also what a
- * CA would ask for; it costs one round trip per document. The read side is
- * for Pebble 2.4: a newOrder scans every authorization in its store under
- * the store's read lock, while an authorization read holds that
- * authorization's lock and waits for the store's; with a write queued
- * between them (another order, a certificate), its store deadlocks
- * (bench/RESULTS.md, "The cycle"). acme-challenge polls challenges, not
+ * A process with documents in flight talks to the CA about one order at a
+ * time: a newOrder, or the reading of an order's authorizations, never two
+ * at once. newOrder is the request a CA counts and the costliest one it
+ * serves, so one at a time is also what a CA would ask for; it costs a
+ * round trip or two per document in acme-order, whose other steps' waits
+ * (validation, issuance) are the long ones. It is for Pebble 2.4 too: a
+ * newOrder scans every authorization in its store under the store's read
+ * lock, while an authorization read holds that authorization's lock and
+ * waits for the store's; with a write queued between them (another
+ * order, a certificate), its store deadlocks (bench/RESULTS.md, "The
+ * cycle"). Reads beside another process's newOrder are not ruled out;
+ * one per process keeps them rare. acme-challenge polls challenges, not
  * authorizations, for the same reason (authz.c).
  */
-static pthread_rwlock_t order_lock = PTHREAD_RWLOCK_INITIALIZER;
-static pthread_once_t order_lock_once = PTHREAD_ONCE_INIT;
-
-/* glibc's default lets readers starve a writer: the newOrder goes first. */
-static void
-order_lock_init(void)
-{
-#ifdef __GLIBC__
-	pthread_rwlockattr_t at;
-
-	if (pthread_rwlockattr_init(&at) == 0) {
-		pthread_rwlockattr_setkind_np(&at,
-		    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&order_lock, &at);
-		pthread_rwlockattr_destroy(&at);
-	}
-#endif
-}
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *
 order_status(const json_t *doc)
@@ -135,11 +120,10 @@ order_post_new(struct acme *a, json_t *req, json_t **o, char **loc,
 {
 	int rc;
 
-	pthread_once(&order_lock_once, order_lock_init);
-	pthread_rwlock_wrlock(&order_lock);
+	pthread_mutex_lock(&order_lock);
 	rc = acme_post_json(a, acme_dir_url(a, "newOrder"), req, o, loc,
 	    problem);
-	pthread_rwlock_unlock(&order_lock);
+	pthread_mutex_unlock(&order_lock);
 	return rc;
 }
 
@@ -288,10 +272,9 @@ order_authz_get(struct acme *a, const char *url, json_t **problem)
 	json_t *z = NULL, *rec;
 	int rc;
 
-	pthread_once(&order_lock_once, order_lock_init);
-	pthread_rwlock_rdlock(&order_lock);
+	pthread_mutex_lock(&order_lock);
 	rc = acme_post_json(a, url, NULL, &z, NULL, problem);
-	pthread_rwlock_unlock(&order_lock);
+	pthread_mutex_unlock(&order_lock);
 	if (rc != 0)
 		return NULL;
 	rec = order_authz_record(url, z, problem);

@@ -10,7 +10,9 @@ it, so nothing needs rewriting. On top of Pebble it offers
   - "renewalInfo" in the directory and GET /renewal-info/CERTID (RFC 9773);
   - "meta.profiles" in the directory, and invalidProfile for a newOrder
     whose "profile" is not offered;
-  - faults, set by the test, for the Nth matching request or a path pattern.
+  - faults, set by the test, for the Nth matching request or a path pattern;
+  - a newOrder forwarded to Pebble alone, no other request beside it
+    (class Gate: Pebble 2.4's store deadlock with many clients at once).
 Python's standard library only. Control endpoints (same listener, JSON):
   POST /_proxy/faults        list of rules (replaces all rules)
   POST /_proxy/renewal-info  {"default": WINDOW|null, "byCertID": {ID: WINDOW}}
@@ -195,12 +197,15 @@ class Handler(BaseHTTPRequestHandler):
         for k in ("Content-Type", "User-Agent", "Accept", "Accept-Language"):
             if k in self.headers:
                 hdrs[k] = self.headers[k]
+        alone = method == "POST" and urllib.parse.urlsplit(path).path == NEW_ORDER
+        self.server.gate.enter(alone)
         try:
             conn.request(method, path, body, hdrs)
             r = conn.getresponse()
             return r.status, r.getheaders(), r.read()
         finally:
             conn.close()
+            self.server.gate.leave(alone)
 
     def upstream_nonce(self):
         try:
@@ -385,6 +390,42 @@ class Handler(BaseHTTPRequestHandler):
             self.send(400, {"error": str(e)}, "application/json")
 
 
+class Gate:
+    """Pebble 2.4's store deadlocks when an authorization is served while a
+    newOrder scans the store and a write waits (bench/RESULTS.md, "The
+    cycle"); several clients at once (a fleet of workers) can make that
+    happen whatever each client does. So a newOrder goes to Pebble alone:
+    it waits for the requests being forwarded and holds back new ones
+    (writers first, so that newOrders are not starved)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.forwarding = 0
+        self.alone = False
+        self.waiting = 0
+
+    def enter(self, alone):
+        with self.cond:
+            if alone:
+                self.waiting += 1
+                while self.alone or self.forwarding:
+                    self.cond.wait()
+                self.waiting -= 1
+                self.alone = True
+            else:
+                while self.alone or self.waiting:
+                    self.cond.wait()
+                self.forwarding += 1
+
+    def leave(self, alone):
+        with self.cond:
+            if alone:
+                self.alone = False
+            else:
+                self.forwarding -= 1
+            self.cond.notify_all()
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stalled requests must not hold up the exit
@@ -400,6 +441,7 @@ class Server(ThreadingHTTPServer):
             sys.exit("acme-proxy: --listen: want a loopback address:port")
         super().__init__((host, int(port)), Handler)
         self.state = State()
+        self.gate = Gate()
         self.upstream = urllib.parse.urlsplit(args.upstream)
         self.upstream_ctx = ssl.create_default_context(cafile=args.upstream_ca)
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
