@@ -433,12 +433,15 @@ overlaps() {
 	proxy_log | jq -c 'select(.path | startswith("/renewal-info/"))' >"$T/log"
 	assert_equal "$(wc -l <"$T/log")" 1000 "requests"
 	assert_equal "$(jq -r .path "$T/log" | sort -u | wc -l)" 1000 "distinct certificates"
-	# At most 100 * 1.1 + 1 requests in any second, by the proxy's clock.
+	# At most 100 * 1.1 + 1 requests in any second, by the proxy's clock,
+	# plus the skew cert-expiring(1) documents for its default 16 in
+	# flight: the first request on each of the 16 connections reaches
+	# the CA a TLS handshake after its start.
 	most=$(jq -r .time "$T/log" | sort -g | awk '
 		{ t[NR] = $1 }
 		END { j = 1; for (i = 1; i <= NR; i++) { while (t[i] - t[j] >= 1) j++;
 			if (i - j + 1 > m) m = i - j + 1 }; print m }')
-	((most <= 111)) || fail "$most requests within one second"
+	((most <= 111 + 16)) || fail "$most requests within one second"
 	span=$(jq -s 'map(.time) | max - min' "$T/log")
 	echo "# 1,000 renewal-info requests at --ari-rate 100: ${span}s, at most $most in a second, run ${took}s" >&3
 	jq -en --argjson s "$span" '$s >= 9.0' >/dev/null || fail "1,000 requests in ${span}s"
