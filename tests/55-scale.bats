@@ -9,7 +9,7 @@
 # (scripts/nginx-acmepipe.conf, tests/helpers/nginx.bash).
 #
 # The cron path: `certstore add` every name, then scripts/acme-renew
-# (cert-expiring | two long acme-issue -i pipelines, its default). Each test, on a fresh store:
+# (cert-expiring | one long acme-issue -i pipeline, its default). Each test, on a fresh store:
 #   1. first issuance: documents in equal documents out, every valid name
 #      stored and served (all of them checked with one curl, a sample
 #      with openssl s_client), every invalid one recorded with the CA's
@@ -135,8 +135,8 @@ serials() {
 	meta_all | jq -r 'select(.serial) | "\(.name) \(.serial)"' | sort
 }
 
-# renew_run IN [ARG...]: scripts/acme-renew, its defaults (two long
-# pipelines, 16 documents in flight in each step), with ARGs (cert-expiring's
+# renew_run IN [ARG...]: scripts/acme-renew, its defaults (one long
+# pipeline, 16 documents in flight in each step), with ARGs (cert-expiring's
 # options after --), where IN holds the documents that cert-expiring
 # emitted with the same options just before (documents in), without a
 # lease (-L 0), so that acme-renew's own run claims them. Checks
