@@ -143,11 +143,11 @@ authz_failure(const json_t *rec, const char *type)
 
 /*
  * Validates one pending authorization. Returns the final record (new) or
- * NULL with *problem.
+ * NULL with *problem; *answered is set once the CA has taken the answer.
  */
 static json_t *
 authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
-    json_t **problem)
+    int *answered, json_t **problem)
 {
 	const json_t *c = authz_challenge(z, o->type);
 	const char *id = state_str(z, "identifier"), *token;
@@ -175,6 +175,7 @@ authz_validate(struct acme *a, const json_t *z, const struct authz_opts *o,
 	if ((empty = json_object()) == NULL || acme_post_json(a,
 	    state_str(c, "url"), empty, &resp, NULL, problem) != 0)
 		goto out;
+	*answered = 1;
 	rec = authz_poll(a, z, c, resp, o->timeout, problem);
 out:
 	if (begun && provision_run(&o->prov, rec != NULL && strcmp(state_str(
@@ -192,9 +193,16 @@ out:
 	return rec;
 }
 
-/* Deactivates the authorizations still pending (RFC 8555 7.5.2). */
+/*
+ * Deactivates the authorizations still pending (RFC 8555 7.5.2), but for
+ * the one at index busy (-1: none), whose challenge the CA is validating:
+ * that one settles by itself, and once valid it serves the rerun's order
+ * (a CA reuses valid authorizations) instead of costing a new validation.
+ * Pebble 2.4 also deadlocks when an authorization is deactivated during
+ * its validation (bench/RESULTS.md, "A second cycle").
+ */
 static void
-authz_deactivate(struct acme *a, json_t *doc)
+authz_deactivate(struct acme *a, json_t *doc, size_t busy)
 {
 	json_t *z, *req, *resp = NULL, *problem = NULL;
 	size_t i;
@@ -203,7 +211,7 @@ authz_deactivate(struct acme *a, json_t *doc)
 		return;
 	json_array_foreach(json_object_get(doc, "authorizations"), i, z) {
 		const char *st = state_str(z, "status");
-		if (st == NULL || strcmp(st, "pending") != 0)
+		if (st == NULL || strcmp(st, "pending") != 0 || i == busy)
 			continue;
 		if (acme_post_json(a, state_str(z, "url"), req, &resp, NULL,
 		    &problem) == 0)
@@ -288,6 +296,7 @@ authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
 	const char *st;
 	char name[300];
 	size_t i;
+	int answered = 0;
 
 	if (authz_check(doc, o, step) != 0)
 		return -1;
@@ -295,10 +304,12 @@ authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
 	json_array_foreach(zs, i, z) {
 		authz_name(z, name, sizeof(name));
 		st = state_str(z, "status");
+		answered = 0;
 		if (strcmp(st, "valid") == 0)
 			continue; /* reused by the CA: nothing to prove */
 		if (strcmp(st, "pending") == 0 &&
-		    (rec = authz_validate(a, z, o, &problem)) == NULL)
+		    (rec = authz_validate(a, z, o, &answered, &problem)) ==
+		    NULL)
 			goto fail;
 		if (rec != NULL) {
 			json_array_set_new(zs, i, rec);
@@ -328,7 +339,7 @@ authz_complete(struct acme *a, json_t *doc, const struct authz_opts *o,
 	}
 	return 0;
 fail:
-	authz_deactivate(a, doc);
+	authz_deactivate(a, doc, answered ? i : (size_t)-1);
 	state_fail_problem(doc, step, problem, name);
 	json_decref(problem);
 	return -1;

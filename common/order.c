@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ident.h"
 #include "order.h"
@@ -23,6 +24,80 @@
  * authorizations, for the same reason (authz.c).
  */
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * order_lock guards the turn, not the request itself: a request that has been at the CA for ORDER_TURN_HOLD_MS is given up on
+ * and the next waiter takes the turn, so a CA that hangs one document's
+ * newOrder holds the others back by that much, not by that request's
+ * HTTP timeout each, one after the other. A hung request is the CA's
+ * trouble, and Pebble's lock windows are microseconds long, so a second
+ * request beside a hung one is no risk worth that wait. A request ends
+ * its turn only if the turn is still its own (ticket).
+ */
+#define ORDER_TURN_HOLD_MS	5000
+static pthread_cond_t order_turn_cv;
+static pthread_once_t order_turn_once = PTHREAD_ONCE_INIT;
+static unsigned long order_turn_holder;	/* its ticket; 0: free */
+static unsigned long order_turn_tickets;
+static struct timespec order_turn_until;	/* the holder's, monotonic */
+
+static void
+order_turn_init(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&order_turn_cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static int
+order_turn_over(const struct timespec *now)
+{
+	return now->tv_sec > order_turn_until.tv_sec ||
+	    (now->tv_sec == order_turn_until.tv_sec &&
+	    now->tv_nsec >= order_turn_until.tv_nsec);
+}
+
+/* Waits for the turn (or for its holder's time to run out); a ticket. */
+static unsigned long
+order_turn_take(void)
+{
+	struct timespec now;
+	unsigned long t;
+
+	pthread_once(&order_turn_once, order_turn_init);
+	pthread_mutex_lock(&order_lock);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (order_turn_holder == 0 || order_turn_over(&now))
+			break;
+		pthread_cond_timedwait(&order_turn_cv, &order_lock,
+		    &order_turn_until);
+	}
+	t = order_turn_holder = ++order_turn_tickets;
+	order_turn_until = now;
+	order_turn_until.tv_sec += ORDER_TURN_HOLD_MS / 1000;
+	order_turn_until.tv_nsec += ORDER_TURN_HOLD_MS % 1000 * 1000000L;
+	if (order_turn_until.tv_nsec >= 1000000000L) {
+		order_turn_until.tv_sec++;
+		order_turn_until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_unlock(&order_lock);
+	return t;
+}
+
+static void
+order_turn_give(unsigned long t)
+{
+	pthread_mutex_lock(&order_lock);
+	if (order_turn_holder == t) {
+		order_turn_holder = 0;
+		pthread_cond_signal(&order_turn_cv);
+	}
+	pthread_mutex_unlock(&order_lock);
+}
 
 const char *
 order_status(const json_t *doc)
@@ -113,17 +188,18 @@ order_request(const json_t *doc, const char *profile, const char *replaces)
 	return req;
 }
 
-/* The newOrder request, alone in the process (order_lock). */
+/* The newOrder request, alone in the process (its turn). */
 static int
 order_post_new(struct acme *a, json_t *req, json_t **o, char **loc,
     json_t **problem)
 {
+	unsigned long t;
 	int rc;
 
-	pthread_mutex_lock(&order_lock);
+	t = order_turn_take();
 	rc = acme_post_json(a, acme_dir_url(a, "newOrder"), req, o, loc,
 	    problem);
-	pthread_mutex_unlock(&order_lock);
+	order_turn_give(t);
 	return rc;
 }
 
@@ -270,11 +346,12 @@ json_t *
 order_authz_get(struct acme *a, const char *url, json_t **problem)
 {
 	json_t *z = NULL, *rec;
+	unsigned long t;
 	int rc;
 
-	pthread_mutex_lock(&order_lock);
+	t = order_turn_take();
 	rc = acme_post_json(a, url, NULL, &z, NULL, problem);
-	pthread_mutex_unlock(&order_lock);
+	order_turn_give(t);
 	if (rc != 0)
 		return NULL;
 	rec = order_authz_record(url, z, problem);

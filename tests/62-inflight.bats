@@ -45,6 +45,27 @@ pipeline() {
 # names FILE: the first identifier of each document, one line.
 names() { jq -r '.identifiers[0]' "$1"; }
 
+# chal_path FILE N: the path of the http-01 challenge of FILE's Nth document.
+chal_path() {
+	sed -n "$2p" "$1" | jq -r '.authorizations[0].challenges[] |
+		select(.type == "http-01") | .url | sub("^https://[^/]*"; "")'
+}
+
+# assert_only_failed STEP TYPE STATUS N...: $OUTPUT_FILE has the documents
+# of $T/in.jsonl in their order; the Nth ones failed in STEP with TYPE,
+# the others have no error and their order is STATUS.
+assert_only_failed() {
+	local step=$1 type=$2 status=$3 n sel=
+	shift 3
+	assert_line_count "$(wc -l <"$T/in.jsonl")"
+	assert_equal "$(names "$OUTPUT_FILE")" "$(names "$T/in.jsonl")" "order"
+	for n in "$@"; do sel+="${n}p;"; done
+	assert_json "$(sed -n "$sel" "$OUTPUT_FILE")" '.error.step == $s and .error.type == $t' \
+		--arg s "$step" --arg t "urn:acmepipe:error:$type"
+	sed -n "$sel" "$OUTPUT_FILE" | grep -vxFf - "$OUTPUT_FILE" >"$T/rest.jsonl"
+	assert_json "$T/rest.jsonl" '(.error | not) and .order.status == $s' --arg s "$status"
+}
+
 # interleaved [PREFIX]: the number of names (starting with PREFIX) whose validations by Pebble's VA (its
 # three "Attempting to validate" lines per challenge) were interrupted by
 # another name's: 0 when the CA validated one document after the other.
@@ -91,6 +112,25 @@ lone_orders() {
 		"requests beside another" "$(cat "$T/seen")"
 }
 
+@test "acme-order: a newOrder the CA never answers holds the others back by seconds, not by its timeout" {
+	local t0
+	docs hang 6 >"$T/in.jsonl"
+	# The proxy holds the second's newOrder past the step's HTTP timeout.
+	proxy_fault '{"fault": "stall", "path": "^/order-plz$", "identifier": "hang2.example.com",
+		"seconds": 60, "times": -1}'
+	run_split -1 acme-order --in-flight 6 -T 15 <"$T/in.jsonl"
+	assert_only_failed acme-order timeout pending 2
+	# Every other newOrder reached the CA while the hung one was still
+	# in flight: they waited for its turn to run out (5 s), not for its
+	# 15 s timeout one after the other.
+	proxy_log | jq -c 'select(.path == "/order-plz")
+		| {time, name: .payload.identifiers[0].value}' >"$T/orders"
+	t0=$(jq -r 'select(.name == "hang2.example.com") | .time' "$T/orders" | head -1)
+	assert_equal "$(jq -r --argjson t0 "$t0" 'select(.name != "hang2.example.com"
+		and .time > $t0 + 14) | .name' "$T/orders")" "" \
+		"newOrders made after the hung one's timeout" "$(cat "$T/orders")"
+}
+
 @test "half the nonces rejected (PEBBLE_WFE_NONCEREJECT=50), 64 in flight: every document succeeds" {
 	pebble_restart PEBBLE_VA_NOSLEEP=0 PEBBLE_VA_SLEEPTIME=2 PEBBLE_WFE_NONCEREJECT=50
 	docs nonce 64 >"$T/in.jsonl"
@@ -108,17 +148,40 @@ lone_orders() {
 	acme-order --in-flight 12 <"$T/in.jsonl" >"$T/ordered.jsonl"
 	# The challenge of the third: the CA is never told to validate it
 	# (the proxy holds the request past the step's HTTP timeout).
-	chal=$(sed -n 3p "$T/ordered.jsonl" | jq -r '.authorizations[0].challenges[] |
-		select(.type == "http-01") | .url | sub("^https://[^/]*"; "")')
+	chal=$(chal_path "$T/ordered.jsonl" 3)
 	proxy_fault "$(jq -cn --arg p "^$chal\$" '{fault: "stall", path: $p, seconds: 30, times: -1}')"
 	run_split -1 acme-challenge --in-flight 4 -T 3 -w "$WEBROOT" <"$T/ordered.jsonl"
-	assert_line_count 12
-	assert_equal "$(names "$OUTPUT_FILE")" "$(names "$T/in.jsonl")" "order"
-	assert_json "$(sed -n 3p "$OUTPUT_FILE")" '.error.step == "acme-challenge"
-		and .error.type == "urn:acmepipe:error:timeout"'
-	sed 3d "$OUTPUT_FILE" >"$T/rest.jsonl"
-	assert_json "$T/rest.jsonl" '(.error | not) and .order.status == "ready"'
+	assert_only_failed acme-challenge timeout ready 3
 	assert_equal "$(grep -c 'stall3.example.com' <<<"$stderr")" 1 "stderr lines for the stalled one"
+}
+
+@test "a challenge poll answered with something else than a challenge: that document fails, the others complete" {
+	local c1 c2 n z
+	docs odd 4 >"$T/in.jsonl"
+	acme-order --in-flight 4 <"$T/in.jsonl" >"$T/ordered.jsonl"
+	c1=$(chal_path "$T/ordered.jsonl" 1) c2=$(chal_path "$T/ordered.jsonl" 3)
+	# The second request to each challenge is its first poll: for the
+	# first document no status, for the third a status and nothing else.
+	proxy_fault "$(jq -cn --arg a "^$c1\$" --arg b "^$c2\$" '[
+		{fault: "status", status: 200, path: $a, nth: 2, contentType: "application/json",
+		 body: "{\"type\": \"http-01\"}"},
+		{fault: "status", status: 200, path: $b, nth: 2, contentType: "application/json",
+		 body: "{\"status\": \"valid\"}"}]')"
+	run_split -1 acme-challenge --in-flight 4 -w "$WEBROOT" <"$T/ordered.jsonl"
+	assert_only_failed acme-challenge response ready 1 3
+	assert_json "$(sed -n '1p; 3p' "$OUTPUT_FILE")" '.error.detail | endswith("not a challenge")'
+	assert_json "$(proxy_log | jq -sc '[.[] | select(.fault == "status")] | length')" '. == 2'
+	# The CA was validating them: their authorizations are left to it,
+	# not deactivated. Once it has settled them, it still makes orders
+	# (Pebble 2.4 deadlocked when one was deactivated mid-validation).
+	assert_json "$(sed -n '1p; 3p' "$OUTPUT_FILE")" '.authorizations[0].status == "pending"'
+	for n in 1 3; do
+		z=$(sed -n "${n}p" "$OUTPUT_FILE" | jq -r '.authorizations[0].url | sub(".*/"; "")')
+		wait_until 100 "$(<"$TEST_TMP/pebble/pebble.pid")" \
+			grep -q "authz $z set" "$TEST_TMP/pebble/pebble.log" || fail "authorization $n never settled"
+	done
+	run_split -0 acme-order -T 10 <<<'{"version": 1, "identifiers": ["odd5.example.com"]}'
+	assert_json "$OUTPUT_FILE" '.order.status == "pending"'
 }
 
 @test "Pebble killed in the middle, 32 in flight: every document written, the unfinished with an error; a rerun completes them" {
@@ -128,7 +191,7 @@ lone_orders() {
 	pid=$!
 	# Once some are stored, the CA goes away.
 	wait_until 600 "$pid" bash -c 'ls "$1"/certs/kill*.pem 2>/dev/null | grep -q .' _ "$STORE" ||
-		fail "nothing stored before the kill"
+		fail "nothing stored before the kill" "$(tail -5 "$T/err")"
 	kill -9 "$(<"$TEST_TMP/pebble/pebble.pid")"
 	wait "$pid" && fail "the pipeline exited 0 with Pebble gone" || true
 	assert_line_count 64 "$T/out.jsonl"
