@@ -294,6 +294,31 @@ pcurl() { curl -sS --max-time 10 --cacert "$ACMEPIPE_CA_BUNDLE" "$@"; }
 	assert_json "$(proxy_log | grep order-plz)" '.fault == "drop" and .status == null'
 }
 
+@test "proxy: a newOrder goes to Pebble alone: after those being forwarded, before those that came after it" {
+	local a b l
+	# A: a directory read that Pebble takes 3 s to answer (inside the gate).
+	proxy_fault '{"fault": "stall", "path": "^/dir$", "seconds": 3, "gated": true}'
+	pcurl -o /dev/null "$PROXY_URL/dir" &
+	a=$!
+	sleep 0.5
+	# B: a newOrder, while A is at Pebble.
+	jws_post "$PROXY_URL/order-plz" \
+		'{"identifiers": [{"type": "dns", "value": "gate.example.com"}]}' >"$BATS_TEST_TMPDIR/b" &
+	b=$!
+	sleep 1
+	# C: a directory read, while B waits.
+	pcurl -o /dev/null "$PROXY_URL/dir"
+	wait "$a" "$b"
+	grep -q '^HTTP/[0-9.]* 201' "$BATS_TEST_TMPDIR/b" || fail "newOrder: $(cat "$BATS_TEST_TMPDIR/b")"
+	l=$(proxy_log | jq -sc '[.[] | select(.path == "/dir" or .path == "/order-plz")]')
+	assert_json "$l" 'length == 3 and .[0].path == "/dir" and .[1].path == "/order-plz"
+		and .[2].path == "/dir"'
+	# B arrived while A was at Pebble and went only once A was done;
+	# C arrived while B waited and went after B.
+	assert_json "$l" '.[1].time < .[0].forwarded + 3 and .[1].forwarded >= .[0].forwarded + 3
+		and .[2].time < .[1].forwarded and .[2].forwarded >= .[1].forwarded'
+}
+
 @test "proxy: nth and times pick exactly the matching requests" {
 	proxy_fault '{"fault": "status", "status": 503, "path": "^/order-plz$", "nth": 2, "times": 2}'
 	for i in 1 2 3 4 5; do doc "n$i.example.com"; done >"$BATS_TEST_TMPDIR/in"

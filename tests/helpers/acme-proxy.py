@@ -22,7 +22,8 @@ Python's standard library only. Control endpoints (same listener, JSON):
   POST /_proxy/profiles      {"name": "description", ...}; {} for none
   POST /_proxy/ari           {"enabled": true|false}: renewalInfo offered
   POST /_proxy/reset         back to the start-up state, log emptied
-  GET  /_proxy/log           [{time, method, path, status, payload, fault}]
+  GET  /_proxy/log           [{time, method, path, status, payload, fault,
+                             peer, forwarded}]
 A rule: {"fault": KIND, "path": REGEX, "method": M, "nth": N, "times": T,
 "identifier": NAME, "replaces": true|CERTID, ...}. Every condition given
 must hold (path is searched in the request path; identifier and replaces
@@ -31,7 +32,9 @@ fires on matches N .. N+T-1 (nth 1, times 1 by default; times -1: forever).
 The first rule that fires wins. KINDs and their members:
   status     status, type (urn or short ACME name), detail, retryAfter, body
   paused     429 rateLimited, Let's Encrypt's pause text; identifier, url
-  stall      seconds (5): read the request, wait, then go on as usual
+  stall      seconds (5): read the request, wait, then go on as usual;
+             with "gated": true the wait is inside the gate, as if Pebble
+             took that long (the log's "forwarded": when it passed the gate)
   malformed  200 application/json '{"status": '
   ctype      forward, Content-Type replaced by contentType (text/html)
   oversize   bytes (5 MiB): a 200 JSON body that large
@@ -189,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, {"type": typ, "detail": detail, "status": status},
                   "application/problem+json", hdrs)
 
-    def upstream(self, method, path, body=None):
+    def upstream(self, method, path, body=None, rule=None):
         u = self.server.upstream
         conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=60,
                                            context=self.server.upstream_ctx)
@@ -200,6 +203,10 @@ class Handler(BaseHTTPRequestHandler):
         alone = method == "POST" and urllib.parse.urlsplit(path).path == NEW_ORDER
         self.server.gate.enter(alone)
         try:
+            if rule is not None:  # the request itself, not a nonce for it
+                self.entry["forwarded"] = time.time()
+                if rule["fault"] == "stall" and rule.get("gated"):
+                    time.sleep(rule["seconds"])
             conn.request(method, path, body, hdrs)
             r = conn.getresponse()
             return r.status, r.getheaders(), r.read()
@@ -246,7 +253,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def respond(self, path, body, payload, rule):
         kind = rule["fault"] if rule else None
-        if kind == "stall":
+        if kind == "stall" and not rule.get("gated"):
             time.sleep(rule["seconds"])
         if kind == "drop":
             self.close_connection = True
@@ -282,7 +289,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.synthesized(path, payload):
             return
         try:
-            status, hdrs, data = self.upstream(self.command, self.path, body)
+            status, hdrs, data = self.upstream(self.command, self.path, body,
+                                               rule or {"fault": None})
         except (OSError, http.client.HTTPException) as e:
             return self.problem(502, "serverInternal", "acme-proxy: upstream: %s"
                                 % e, nonce=False)
