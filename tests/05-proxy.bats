@@ -296,16 +296,18 @@ pcurl() { curl -sS --max-time 10 --cacert "$ACMEPIPE_CA_BUNDLE" "$@"; }
 
 @test "proxy: a newOrder goes to Pebble alone: after those being forwarded, before those that came after it" {
 	local a b l
-	# A: a directory read that Pebble takes 3 s to answer (inside the gate).
-	proxy_fault '{"fault": "stall", "path": "^/dir$", "seconds": 3, "gated": true}'
+	# logged COND: the proxy has logged a request for which COND holds.
+	logged() { proxy_log | jq -se "any(.[]; $1)" >/dev/null; }
+	# A: a directory read that Pebble takes 5 s to answer (inside the gate).
+	proxy_fault '{"fault": "stall", "path": "^/dir$", "seconds": 5, "gated": true}'
 	pcurl -o /dev/null "$PROXY_URL/dir" &
 	a=$!
-	sleep 0.5
+	wait_until 50 "$a" logged '.path == "/dir"' || fail "the first read never arrived"
 	# B: a newOrder, while A is at Pebble.
 	jws_post "$PROXY_URL/order-plz" \
 		'{"identifiers": [{"type": "dns", "value": "gate.example.com"}]}' >"$BATS_TEST_TMPDIR/b" &
 	b=$!
-	sleep 1
+	wait_until 50 "$b" logged '.path == "/order-plz"' || fail "the newOrder never arrived"
 	# C: a directory read, while B waits.
 	pcurl -o /dev/null "$PROXY_URL/dir"
 	wait "$a" "$b"
@@ -315,7 +317,7 @@ pcurl() { curl -sS --max-time 10 --cacert "$ACMEPIPE_CA_BUNDLE" "$@"; }
 		and .[2].path == "/dir"'
 	# B arrived while A was at Pebble and went only once A was done;
 	# C arrived while B waited and went after B.
-	assert_json "$l" '.[1].time < .[0].forwarded + 3 and .[1].forwarded >= .[0].forwarded + 3
+	assert_json "$l" '.[1].time < .[0].forwarded + 5 and .[1].forwarded >= .[0].forwarded + 5
 		and .[2].time < .[1].forwarded and .[2].forwarded >= .[1].forwarded'
 }
 
