@@ -9,37 +9,40 @@
 #include "state.h"
 
 /*
- * A process with documents in flight talks to the CA about one order at a
- * time: a newOrder, or the reading of an order's authorizations, never two
- * at once. newOrder is the request a CA counts and the costliest one it
- * serves, so one at a time is also what a CA would ask for; it costs a
- * round trip or two per document in acme-order, whose other steps' waits
- * (validation, issuance) are the long ones. It is for Pebble 2.4 too: a
- * newOrder scans every authorization in its store under the store's read
- * lock, while an authorization read holds that authorization's lock and
- * waits for the store's; with a write queued between them (another
- * order, a certificate), its store deadlocks (bench/RESULTS.md, "The
- * cycle"). Reads beside another process's newOrder are not ruled out;
- * one per process keeps them rare. acme-challenge polls challenges, not
- * authorizations, for the same reason (authz.c).
+ * A process with documents in flight never has a newOrder at the CA
+ * beside the reading of an authorization: Pebble 2.4's newOrder scans
+ * every authorization in its store under the store's read lock, while an
+ * authorization read holds that authorization's lock and waits for the
+ * store's; with a write queued between them (another order, a
+ * certificate), its store deadlocks (bench/RESULTS.md, "The cycle").
+ * Requests of one kind go together, so a CA a round trip away is not
+ * asked one request at a time: the kinds take turns (a phase), and once
+ * one kind waits, no more of the other join, so neither starves. Reads
+ * beside another process's newOrder are not ruled out. acme-challenge
+ * polls challenges, not authorizations, for the same reason (authz.c).
  */
-static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+enum { ORDER_NEW, ORDER_AUTHZ };
 
 /*
- * order_lock guards the turn, not the request itself: a request that has been at the CA for ORDER_TURN_HOLD_MS is given up on
- * and the next waiter takes the turn, so a CA that hangs one document's
- * newOrder holds the others back by that much, not by that request's
- * HTTP timeout each, one after the other. A hung request is the CA's
- * trouble, and Pebble's lock windows are microseconds long, so a second
- * request beside a hung one is no risk worth that wait. A request ends
- * its turn only if the turn is still its own (ticket).
+ * A phase whose newest request has been at the CA for ORDER_TURN_HOLD_MS
+ * is given up on, and the kind waiting starts its own: a CA that hangs
+ * one document's newOrder holds back the other kind by that much, not by
+ * that request's HTTP timeout. A hung request is the CA's trouble, and
+ * Pebble's lock windows are microseconds long, so a request beside a
+ * hung one is no risk worth a longer wait. A request ends its part of a
+ * phase only if that phase is still the current one (its ticket).
  */
 #define ORDER_TURN_HOLD_MS	5000
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t order_turn_cv;
 static pthread_once_t order_turn_once = PTHREAD_ONCE_INIT;
-static unsigned long order_turn_holder;	/* its ticket; 0: free */
-static unsigned long order_turn_tickets;
-static struct timespec order_turn_until;	/* the holder's, monotonic */
+static struct {
+	int		 kind;		/* of the current phase */
+	int		 n;		/* its requests at the CA */
+	int		 waiting[2];	/* requests waiting, by kind */
+	unsigned long	 phase;		/* the current phase's ticket */
+	struct timespec	 until;		/* its newest + the hold, monotonic */
+} order_turn;
 
 static void
 order_turn_init(void)
@@ -55,35 +58,55 @@ order_turn_init(void)
 static int
 order_turn_over(const struct timespec *now)
 {
-	return now->tv_sec > order_turn_until.tv_sec ||
-	    (now->tv_sec == order_turn_until.tv_sec &&
-	    now->tv_nsec >= order_turn_until.tv_nsec);
+	return now->tv_sec > order_turn.until.tv_sec ||
+	    (now->tv_sec == order_turn.until.tv_sec &&
+	    now->tv_nsec >= order_turn.until.tv_nsec);
 }
 
-/* Waits for the turn (or for its holder's time to run out); a ticket. */
+/* Waits until a request of this kind may go to the CA; a ticket. */
 static unsigned long
-order_turn_take(void)
+order_turn_take(int kind)
 {
 	struct timespec now;
 	unsigned long t;
+	int other = kind == ORDER_NEW ? ORDER_AUTHZ : ORDER_NEW;
 
 	pthread_once(&order_turn_once, order_turn_init);
 	pthread_mutex_lock(&order_lock);
+	order_turn.waiting[kind]++;
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (order_turn_holder == 0 || order_turn_over(&now))
+		if (order_turn.n == 0 && (order_turn.kind != kind ||
+		    order_turn.waiting[other] == 0))
+			break;		/* a new phase, ours */
+		if (order_turn.n > 0 && order_turn.kind == kind &&
+		    order_turn.waiting[other] == 0)
+			break;		/* joins the phase */
+		if (order_turn.n > 0 && order_turn.kind != kind &&
+		    order_turn_over(&now)) {
+			order_turn.n = 0;	/* that phase is given up */
 			break;
-		pthread_cond_timedwait(&order_turn_cv, &order_lock,
-		    &order_turn_until);
+		}
+		if (order_turn.n > 0)
+			pthread_cond_timedwait(&order_turn_cv, &order_lock,
+			    &order_turn.until);
+		else
+			pthread_cond_wait(&order_turn_cv, &order_lock);
 	}
-	t = order_turn_holder = ++order_turn_tickets;
-	order_turn_until = now;
-	order_turn_until.tv_sec += ORDER_TURN_HOLD_MS / 1000;
-	order_turn_until.tv_nsec += ORDER_TURN_HOLD_MS % 1000 * 1000000L;
-	if (order_turn_until.tv_nsec >= 1000000000L) {
-		order_turn_until.tv_sec++;
-		order_turn_until.tv_nsec -= 1000000000L;
+	order_turn.waiting[kind]--;
+	if (order_turn.n == 0) {
+		order_turn.kind = kind;
+		order_turn.phase++;
 	}
+	order_turn.n++;
+	order_turn.until = now;
+	order_turn.until.tv_sec += ORDER_TURN_HOLD_MS / 1000;
+	order_turn.until.tv_nsec += ORDER_TURN_HOLD_MS % 1000 * 1000000L;
+	if (order_turn.until.tv_nsec >= 1000000000L) {
+		order_turn.until.tv_sec++;
+		order_turn.until.tv_nsec -= 1000000000L;
+	}
+	t = order_turn.phase;
 	pthread_mutex_unlock(&order_lock);
 	return t;
 }
@@ -92,10 +115,8 @@ static void
 order_turn_give(unsigned long t)
 {
 	pthread_mutex_lock(&order_lock);
-	if (order_turn_holder == t) {
-		order_turn_holder = 0;
-		pthread_cond_signal(&order_turn_cv);
-	}
+	if (order_turn.phase == t && order_turn.n > 0 && --order_turn.n == 0)
+		pthread_cond_broadcast(&order_turn_cv);
 	pthread_mutex_unlock(&order_lock);
 }
 
@@ -188,7 +209,7 @@ order_request(const json_t *doc, const char *profile, const char *replaces)
 	return req;
 }
 
-/* The newOrder request, alone in the process (its turn). */
+/* The newOrder request, never beside an authorization read (its turn). */
 static int
 order_post_new(struct acme *a, json_t *req, json_t **o, char **loc,
     json_t **problem)
@@ -196,7 +217,7 @@ order_post_new(struct acme *a, json_t *req, json_t **o, char **loc,
 	unsigned long t;
 	int rc;
 
-	t = order_turn_take();
+	t = order_turn_take(ORDER_NEW);
 	rc = acme_post_json(a, acme_dir_url(a, "newOrder"), req, o, loc,
 	    problem);
 	order_turn_give(t);
@@ -349,7 +370,7 @@ order_authz_get(struct acme *a, const char *url, json_t **problem)
 	unsigned long t;
 	int rc;
 
-	t = order_turn_take();
+	t = order_turn_take(ORDER_AUTHZ);
 	rc = acme_post_json(a, url, NULL, &z, NULL, problem);
 	order_turn_give(t);
 	if (rc != 0)

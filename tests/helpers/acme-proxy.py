@@ -23,7 +23,7 @@ Python's standard library only. Control endpoints (same listener, JSON):
   POST /_proxy/ari           {"enabled": true|false}: renewalInfo offered
   POST /_proxy/reset         back to the start-up state, log emptied
   GET  /_proxy/log           [{time, method, path, status, payload, fault,
-                             peer, forwarded}]
+                             peer, forwarded, answered}]
 A rule: {"fault": KIND, "path": REGEX, "method": M, "nth": N, "times": T,
 "identifier": NAME, "replaces": true|CERTID, ...}. Every condition given
 must hold (path is searched in the request path; identifier and replaces
@@ -172,6 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode()
         self.entry["status"] = status
+        self.entry["answered"] = time.time()
         self.write_log()  # before the answer, so a client sees it at once
         self.send_response(status)
         if ctype:
