@@ -39,26 +39,7 @@ local conf = {
 	unknown_fresh = 10, -- seconds such a name is remembered
 }
 
-local certs, unknown
-
--- init(options): in init_by_lua_block. Unknown options are an error, so a
--- misspelt one stops nginx -t instead of being ignored.
-function _M.init(options)
-	for k, v in pairs(options or {}) do
-		if conf[k] == nil then
-			error("acmepipe.serve: unknown option " .. tostring(k))
-		end
-		if type(v) ~= type(conf[k]) then
-			error("acmepipe.serve: option " .. k .. " must be a " .. type(conf[k]))
-		end
-		conf[k] = v
-	end
-	if conf.cache_size < 1 or conf.unknown_size < 1 or conf.fresh < 0 or conf.unknown_fresh < 0 then
-		error("acmepipe.serve: cache sizes must be at least 1, times at least 0")
-	end
-	certs = assert(lrucache.new(conf.cache_size))
-	unknown = assert(lrucache.new(conf.unknown_size))
-end
+local unknown -- names without a certificate: resty.lrucache
 
 -- A name that may become part of a path: host-name characters only, no
 -- empty label (so no ".."), at most 253 bytes. Lower case already.
@@ -129,62 +110,274 @@ local function read(file)
 	return pem
 end
 
--- The parsed objects live in OpenSSL's memory, about 12 KiB a certificate
--- (bench/RESULTS.md), which LuaJIT's collector does not see: to it an
--- evicted entry is a few small objects, so it would let thousands pile up
--- before it frees them. A full collection every GC_LOADS loads bounds that
--- garbage; it costs a few milliseconds per thousand loads, each of which
--- costs half a millisecond of parsing.
-local GC_LOADS = 1000
-local loads = 0
+-- Parsing, through LuaJIT's FFI straight into libcrypto. ngx.ssl's
+-- parse_pem_cert and parse_pem_priv_key cost about 0.5 ms a file with
+-- OpenSSL 3.0: each private key, and each certificate's public key, is
+-- decoded by a decoder chain built afresh for it (bench/RESULTS.md). Here
+-- the PEM blocks are read raw (base64 only), the key is decoded by one
+-- decoder chain built once per worker, and an issuer's certificate, which
+-- a store's chains share, is parsed once and shared. What is left is the
+-- leaf: d2i_X509 still builds a decoder for its public key (about 90 us),
+-- and nothing public in OpenSSL 3.0 avoids that.
+local ffi = require("ffi")
+local C = ffi.C
 
--- load(file, pem): a cache entry for the bytes of file, or nil and why.
-local function load(file, pem)
-	loads = loads + 1
-	if loads >= GC_LOADS then
-		loads = 0
-		collectgarbage()
+-- Pointers are void *: other modules may declare OpenSSL's types.
+ffi.cdef([[
+void *BIO_new_mem_buf(const void *buf, int len);
+int BIO_free(void *bio);
+int PEM_read_bio(void *bio, char **name, char **header, unsigned char **data, long *len);
+void CRYPTO_free(void *ptr, const char *file, int line);
+void CRYPTO_clear_free(void *ptr, size_t num, const char *file, int line);
+void *d2i_X509(void **x, const unsigned char **in, long len);
+int X509_up_ref(void *x);
+void X509_free(void *x);
+void *OPENSSL_sk_new_null(void);
+int OPENSSL_sk_push(void *sk, const void *data);
+void OPENSSL_sk_pop_free(void *sk, void (*func)(void *));
+void *OSSL_DECODER_CTX_new_for_pkey(void **pkey, const char *input_type, const char *input_struct,
+	const char *keytype, int selection, void *libctx, const char *propquery);
+int OSSL_DECODER_from_data(void *ctx, const unsigned char **data, size_t *len);
+void EVP_PKEY_free(void *pkey);
+unsigned long ERR_peek_last_error(void);
+void ERR_clear_error(void);
+void ERR_error_string_n(unsigned long e, char *buf, size_t len);
+]])
+
+local EVP_PKEY_KEYPAIR = 0x87 -- openssl/evp.h: public, private and parameters
+local ISSUERS_MAX = 64 -- distinct issuers kept parsed; a store has a handful
+
+local name_p, header_p = ffi.new("char *[1]"), ffi.new("char *[1]")
+local data_p, len_p = ffi.new("unsigned char *[1]"), ffi.new("long[1]")
+local in_p, size_p = ffi.new("const unsigned char *[1]"), ffi.new("size_t[1]")
+local errbuf = ffi.new("char[256]")
+local x509_free = ffi.cast("void (*)(void *)", C.X509_free)
+
+-- The key decoder: DER of any structure and key type, built on first use
+-- and kept. It writes what it decodes to key_p, which it holds on to.
+local key_p = ffi.new("void *[1]")
+local decoder
+
+-- issuers[DER] = X509 *, one reference held here; each chain takes its own.
+local issuers, n_issuers = {}, 0
+
+-- why(): OpenSSL's reason for the last failure, and an empty error queue,
+-- so that nginx does not report it again on some later connection.
+local function why()
+	local e = C.ERR_peek_last_error()
+	C.ERR_clear_error()
+	if e == 0 then
+		return "not found"
 	end
-	local chain, err = ssl.parse_pem_cert(pem)
+	C.ERR_error_string_n(e, errbuf, 256)
+	return ffi.string(errbuf)
+end
+
+-- issuer(der, len): the shared X509 * of an issuer's DER, parsed on first
+-- sight. Past ISSUERS_MAX the table starts afresh; chains keep theirs.
+local function issuer(der, len)
+	local bytes = ffi.string(der, len)
+	local x = issuers[bytes]
+	if x then
+		return x
+	end
+	in_p[0] = der
+	x = C.d2i_X509(nil, in_p, len)
+	if x == nil then
+		return nil
+	end
+	if n_issuers >= ISSUERS_MAX then
+		for _, old in pairs(issuers) do
+			C.X509_free(old)
+		end
+		issuers, n_issuers = {}, 0
+	end
+	issuers[bytes], n_issuers = x, n_issuers + 1
+	return x
+end
+
+-- key_decode(der, len): a new EVP_PKEY *, or nil.
+local function key_decode(der, len)
+	if decoder == nil then
+		decoder = C.OSSL_DECODER_CTX_new_for_pkey(key_p, "DER", nil, nil, EVP_PKEY_KEYPAIR, nil, nil)
+		if decoder == nil then
+			return nil
+		end
+	end
+	key_p[0], in_p[0], size_p[0] = nil, der, len
+	if C.OSSL_DECODER_from_data(decoder, in_p, size_p) ~= 1 or key_p[0] == nil then
+		return nil
+	end
+	local key = key_p[0]
+	key_p[0] = nil
+	return key
+end
+
+-- entry_free(entry): gives back the OpenSSL memory of entry.
+local function entry_free(entry)
+	C.OPENSSL_sk_pop_free(entry.chain, x509_free)
+	C.EVP_PKEY_free(entry.key)
+	entry.chain, entry.key = nil, nil
+end
+
+-- parse(pem): chain (a new STACK_OF(X509) *: the first certificate, then
+-- the others in file order) and key (a new EVP_PKEY *: the first private
+-- key), or nil, nil and why. Both come from one read, so one version.
+local function parse(pem)
+	local bio = C.BIO_new_mem_buf(pem, #pem)
+	if bio == nil then
+		return nil, nil, "no certificate: " .. why()
+	end
+	local chain, key, n, err = C.OPENSSL_sk_new_null(), nil, 0, nil
+	while not err and C.PEM_read_bio(bio, name_p, header_p, data_p, len_p) == 1 do
+		local kind, der, len = ffi.string(name_p[0]), data_p[0], len_p[0]
+		if kind:find("CERTIFICATE$") then
+			local x
+			if n == 0 then
+				in_p[0] = der
+				x = C.d2i_X509(nil, in_p, len)
+			else
+				x = issuer(der, len)
+				if x ~= nil then
+					C.X509_up_ref(x)
+				end
+			end
+			if x == nil then
+				err = "no certificate: " .. why()
+			elseif chain == nil or C.OPENSSL_sk_push(chain, x) == 0 then
+				C.X509_free(x)
+				err = "no certificate: out of memory"
+			else
+				n = n + 1
+			end
+		elseif kind:find("PRIVATE KEY$") and key == nil then
+			key = key_decode(der, len)
+			if key == nil then
+				err = "no private key: " .. why()
+			end
+		end
+		C.CRYPTO_free(name_p[0], nil, 0)
+		C.CRYPTO_free(header_p[0], nil, 0)
+		C.CRYPTO_clear_free(der, len, nil, 0) -- it may be a key's
+	end
+	C.BIO_free(bio)
+	-- The end of the data is an error to PEM_read_bio: not one to keep.
+	C.ERR_clear_error()
+	if not err and n == 0 then
+		err = "no certificate"
+	elseif not err and key == nil then
+		err = "no private key"
+	end
+	if err then
+		entry_free({ chain = chain, key = key })
+		return nil, nil, err
+	end
+	return chain, key
+end
+
+-- The cache of parsed certificates: entries in a list, most recently used
+-- first, and an index by name. Not resty.lrucache: it drops an evicted
+-- entry without a word, and a finalizer would free its OpenSSL memory only
+-- when LuaJIT's collector, which does not see that memory, gets to it.
+-- Here an entry is freed as it leaves, so the worker's memory is bounded
+-- by cache_size. Each name owns its entry (a wildcard's file is parsed
+-- once per name below it), so freeing one never frees another's.
+local index, count, lru = {}, 0, {}
+
+local function lru_reset()
+	index, count = {}, 0
+	lru.next, lru.prev = lru, lru -- lru is the list's head and tail
+end
+
+local function unlink(entry)
+	entry.prev.next, entry.next.prev = entry.next, entry.prev
+end
+
+local function push_front(entry)
+	entry.prev, entry.next = lru, lru.next
+	lru.next.prev, lru.next = entry, entry
+end
+
+-- cache_get(name): the entry while fresh; else nil and the stale entry,
+-- still cached, for the caller to renew, replace or drop.
+local function cache_get(name)
+	local entry = index[name]
+	if not entry then
+		return nil
+	end
+	unlink(entry)
+	push_front(entry)
+	if entry.expires < ngx.now() then
+		return nil, entry
+	end
+	return entry
+end
+
+local function cache_drop(entry)
+	if index[entry.name] == entry then
+		index[entry.name] = nil
+		unlink(entry)
+		count = count - 1
+		entry_free(entry)
+	end
+end
+
+-- cache_put(entry): cached under its name, in place of an older entry;
+-- the least recently used one leaves when the cache is full.
+local function cache_put(entry)
+	local old = index[entry.name]
+	if old then
+		cache_drop(old)
+	elseif count >= conf.cache_size then
+		cache_drop(lru.prev)
+	end
+	entry.expires = ngx.now() + conf.fresh
+	index[entry.name], count = entry, count + 1
+	push_front(entry)
+end
+
+-- load(name, file, pem): a new entry for name from the bytes of file, or
+-- nil and why.
+local function load(name, file, pem)
+	local chain, key, err = parse(pem)
 	if not chain then
-		return nil, file .. ".pem: no certificate: " .. tostring(err)
+		return nil, file .. ".pem: " .. err
 	end
-	local key
-	key, err = ssl.parse_pem_priv_key(pem)
-	if not key then
-		return nil, file .. ".pem: no private key: " .. tostring(err)
-	end
-	return { file = file, pem = ngx.sha1_bin(pem), chain = chain, key = key }
+	return { name = name, file = file, sum = ngx.sha1_bin(pem), chain = chain, key = key }
 end
 
 -- find(name, candidates): the entry for name, from the cache while fresh,
 -- else from the first candidate file that exists. nil, nil when none
 -- exists; nil, why when one exists and cannot be used.
 local function find(name, candidates)
-	local entry, stale = certs:get(name)
+	local entry, stale = cache_get(name)
 	if entry then
 		return entry
 	end
 	for _, file in ipairs(candidates) do
 		local pem, err = read(file)
-		if err then
-			return nil, err
-		end
 		if pem then
 			-- Unchanged since it was parsed: keep the parsed objects.
-			if stale and stale.file == file and stale.pem == ngx.sha1_bin(pem) then
-				entry = stale
-			else
-				entry, err = load(file, pem)
-				if not entry then
-					return nil, err
-				end
+			if stale and stale.file == file and stale.sum == ngx.sha1_bin(pem) then
+				stale.expires = ngx.now() + conf.fresh
+				return stale
 			end
-			certs:set(name, entry, conf.fresh)
-			return entry
+			entry, err = load(name, file, pem)
+			if entry then
+				cache_put(entry)
+				return entry
+			end
+		end
+		if err then
+			if stale then
+				cache_drop(stale)
+			end
+			return nil, err
 		end
 	end
-	certs:delete(name)
+	if stale then
+		cache_drop(stale)
+	end
 	return nil, nil
 end
 
@@ -197,16 +390,35 @@ local function set(name, entry)
 		ok, err = ssl.set_priv_key(entry.key)
 	end
 	if not ok then
-		certs:delete(name)
+		cache_drop(entry)
 		ngx.log(ngx.ERR, "acmepipe: ", entry.file, ".pem: ", err)
 		return ngx.exit(ngx.ERROR)
 	end
 end
 
+-- init(options): in init_by_lua_block. Unknown options are an error, so a
+-- misspelt one stops nginx -t instead of being ignored.
+function _M.init(options)
+	for k, v in pairs(options or {}) do
+		if conf[k] == nil then
+			error("acmepipe.serve: unknown option " .. tostring(k))
+		end
+		if type(v) ~= type(conf[k]) then
+			error("acmepipe.serve: option " .. k .. " must be a " .. type(conf[k]))
+		end
+		conf[k] = v
+	end
+	if conf.cache_size < 1 or conf.unknown_size < 1 or conf.fresh < 0 or conf.unknown_fresh < 0 then
+		error("acmepipe.serve: cache sizes must be at least 1, times at least 0")
+	end
+	lru_reset()
+	unknown = assert(lrucache.new(conf.unknown_size))
+end
+
 -- certificate(): in ssl_certificate_by_lua_block. Sets the chain and key,
 -- or fails the handshake with one log line.
 function _M.certificate()
-	if not certs then
+	if not unknown then
 		_M.init({})
 	end
 	local name, err = ssl.server_name()
@@ -214,7 +426,7 @@ function _M.certificate()
 	if sni then
 		name = name:lower()
 		-- The common case first: only valid names are ever cached.
-		local entry = certs:get(name)
+		local entry = cache_get(name)
 		if entry then
 			return set(name, entry)
 		end
