@@ -113,12 +113,16 @@ end
 -- Parsing, through LuaJIT's FFI straight into libcrypto. ngx.ssl's
 -- parse_pem_cert and parse_pem_priv_key cost about 0.5 ms a file with
 -- OpenSSL 3.0: each private key, and each certificate's public key, is
--- decoded by a decoder chain built afresh for it (bench/RESULTS.md). Here
--- the PEM blocks are read raw (base64 only), the key is decoded by one
--- decoder chain built once per worker, and an issuer's certificate, which
--- a store's chains share, is parsed once and shared. What is left is the
--- leaf: d2i_X509 still builds a decoder for its public key (about 90 us),
--- and nothing public in OpenSSL 3.0 avoids that.
+-- decoded by a decoder chain built afresh for it (OSSL_DECODER_CTX_new_for_pkey
+-- walks every algorithm of every provider). Here the PEM blocks are read
+-- raw (base64 only); an issuer's certificate, which a store's chains share,
+-- is parsed once and shared; an EC key is parsed without a decoder, any
+-- other key by one decoder chain built once per worker. The leaf is parsed
+-- in a library context without providers, where that public-key step
+-- finds nothing at once, and is then given the private key as its public
+-- key: kept only when the certificate then encodes to exactly the bytes of
+-- the file, which holds when the key is the certificate's. Otherwise, and
+-- for keys other than EC, the leaf is parsed the ordinary way.
 local ffi = require("ffi")
 local C = ffi.C
 
@@ -130,6 +134,23 @@ int PEM_read_bio(void *bio, char **name, char **header, unsigned char **data, lo
 void CRYPTO_free(void *ptr, const char *file, int line);
 void CRYPTO_clear_free(void *ptr, size_t num, const char *file, int line);
 void *d2i_X509(void **x, const unsigned char **in, long len);
+int i2d_X509(void *x, unsigned char **out);
+void *X509_new_ex(void *libctx, const char *propq);
+int X509_set_pubkey(void *x, void *pkey);
+int X509_get_signature_info(void *x, int *mdnid, int *pknid, int *secbits, uint32_t *flags);
+void *OSSL_LIB_CTX_new(void);
+void *OSSL_PROVIDER_load(void *libctx, const char *name);
+int OPENSSL_sk_unshift(void *sk, const void *data);
+void *d2i_PKCS8_PRIV_KEY_INFO(void **p8, const unsigned char **in, long len);
+void PKCS8_PRIV_KEY_INFO_free(void *p8);
+int PKCS8_pkey_get0(const void **alg, const unsigned char **pk, int *pklen, const void **algor, const void *p8);
+void X509_ALGOR_get0(const void **obj, int *type, const void **value, const void *algor);
+int OBJ_obj2nid(const void *obj);
+void *EC_KEY_new_by_curve_name(int nid);
+void *d2i_ECPrivateKey(void **key, const unsigned char **in, long len);
+void EC_KEY_free(void *key);
+void *EVP_PKEY_new(void);
+int EVP_PKEY_assign(void *pkey, int type, void *key);
 int X509_up_ref(void *x);
 void X509_free(void *x);
 void *OPENSSL_sk_new_null(void);
@@ -145,12 +166,16 @@ void ERR_error_string_n(unsigned long e, char *buf, size_t len);
 ]])
 
 local EVP_PKEY_KEYPAIR = 0x87 -- openssl/evp.h: public, private and parameters
+local NID_EC = 408 -- NID_X9_62_id_ecPublicKey, also EVP_PKEY_EC
+local V_ASN1_OBJECT = 6
 local ISSUERS_MAX = 64 -- distinct issuers kept parsed; a store has a handful
 
 local name_p, header_p = ffi.new("char *[1]"), ffi.new("char *[1]")
 local data_p, len_p = ffi.new("unsigned char *[1]"), ffi.new("long[1]")
 local in_p, size_p = ffi.new("const unsigned char *[1]"), ffi.new("size_t[1]")
 local errbuf = ffi.new("char[256]")
+local ptr_p, ptr2_p, int_p = ffi.new("const void *[1]"), ffi.new("const void *[1]"), ffi.new("int[1]")
+local obj_p, out_p = ffi.new("void *[1]"), ffi.new("unsigned char *[1]")
 local x509_free = ffi.cast("void (*)(void *)", C.X509_free)
 
 -- The key decoder: DER of any structure and key type, built on first use
@@ -213,6 +238,113 @@ local function key_decode(der, len)
 	return key
 end
 
+-- ec_key(kind, der, len): a new EVP_PKEY * of an EC key in PKCS #8 (what
+-- acmepipe writes) or SEC 1, parsed without a decoder; nil for any other
+-- key. Such a key is a "legacy" one to OpenSSL 3.0, which X509_set_pubkey
+-- encodes without an encoder chain.
+local function ec_key(kind, der, len)
+	local ec
+	in_p[0] = der
+	if kind == "EC PRIVATE KEY" then
+		ec = C.d2i_ECPrivateKey(nil, in_p, len)
+	elseif kind == "PRIVATE KEY" then
+		local p8 = C.d2i_PKCS8_PRIV_KEY_INFO(nil, in_p, len)
+		if p8 == nil then
+			return nil
+		end
+		-- The algorithm, the key's bytes (an ECPrivateKey without its
+		-- curve), and the algorithm's parameter: the curve's OID.
+		if C.PKCS8_pkey_get0(ptr_p, in_p, int_p, ptr2_p, p8) == 1 and C.OBJ_obj2nid(ptr_p[0]) == NID_EC then
+			local pk_len = int_p[0]
+			C.X509_ALGOR_get0(nil, int_p, ptr_p, ptr2_p[0])
+			if int_p[0] == V_ASN1_OBJECT then
+				ec = C.EC_KEY_new_by_curve_name(C.OBJ_obj2nid(ptr_p[0]))
+			end
+			if ec ~= nil then
+				obj_p[0] = ec
+				if C.d2i_ECPrivateKey(obj_p, in_p, pk_len) == nil then
+					C.EC_KEY_free(ec) -- not freed by d2i when it was given
+					ec = nil
+				end
+			end
+		end
+		C.PKCS8_PRIV_KEY_INFO_free(p8) -- cleanses the key's bytes
+	end
+	if ec == nil then
+		return nil
+	end
+	local key = C.EVP_PKEY_new()
+	if key == nil or C.EVP_PKEY_assign(key, NID_EC, ec) ~= 1 then
+		C.EVP_PKEY_free(key)
+		C.EC_KEY_free(ec)
+		return nil
+	end
+	return key
+end
+
+-- The library context of leaf_ec: the null provider only, so that no
+-- decoder is found for the public key. Made on first use; false if it
+-- cannot be.
+local bare
+
+-- leaf_ec(der, len, key): a new X509 * of the certificate der, with the EC
+-- key as its public key, or nil when that key is not the certificate's.
+local function leaf_ec(der, len, key)
+	if bare == nil then
+		bare = C.OSSL_LIB_CTX_new()
+		if bare == nil or C.OSSL_PROVIDER_load(bare, "null") == nil then
+			bare = false
+		end
+	end
+	if not bare then
+		return nil
+	end
+	obj_p[0] = C.X509_new_ex(bare, nil)
+	if obj_p[0] == nil then
+		return nil
+	end
+	in_p[0] = der
+	local x = C.d2i_X509(obj_p, in_p, len)
+	if x == nil then
+		if obj_p[0] ~= nil then
+			C.X509_free(obj_p[0])
+		end
+		return nil
+	end
+	-- The same bytes once the key is in: the key is the certificate's, and
+	-- what the handshake sends is what the CA signed. And the handshake's
+	-- security check can weigh the CA's signature: it looks the digest up
+	-- in the certificate's library context, which finds an RSA one's
+	-- digest there no more than a decoder (OpenSSL 3.0).
+	out_p[0] = nil
+	local same = false
+	if C.X509_get_signature_info(x, nil, nil, nil, nil) == 1 and C.X509_set_pubkey(x, key) == 1 then
+		local n = C.i2d_X509(x, out_p)
+		same = n == len and ffi.string(out_p[0], n) == ffi.string(der, len)
+		if n > 0 then
+			C.CRYPTO_free(out_p[0], nil, 0)
+		end
+	end
+	if not same then
+		C.X509_free(x)
+		return nil
+	end
+	return x
+end
+
+-- leaf(der, len, key, ec): a new X509 * of the certificate der, or nil.
+local function leaf(der, len, key, ec)
+	if ec then
+		local x = leaf_ec(der, len, key)
+		C.ERR_clear_error()
+		if x ~= nil then
+			return x
+		end
+	end
+	in_p[0] = der
+	return C.d2i_X509(nil, in_p, len)
+end
+
 -- entry_free(entry): gives back the OpenSSL memory of entry.
 local function entry_free(entry)
 	C.OPENSSL_sk_pop_free(entry.chain, x509_free)
@@ -228,46 +360,55 @@ local function parse(pem)
 	if bio == nil then
 		return nil, nil, "no certificate: " .. why()
 	end
-	local chain, key, n, err = C.OPENSSL_sk_new_null(), nil, 0, nil
-	while not err and C.PEM_read_bio(bio, name_p, header_p, data_p, len_p) == 1 do
+	local chain = C.OPENSSL_sk_new_null()
+	local leaf_der, leaf_len, key, ec, cert_err, key_err
+	while not cert_err and C.PEM_read_bio(bio, name_p, header_p, data_p, len_p) == 1 do
 		local kind, der, len = ffi.string(name_p[0]), data_p[0], len_p[0]
-		if kind:find("CERTIFICATE$") then
-			local x
-			if n == 0 then
-				in_p[0] = der
-				x = C.d2i_X509(nil, in_p, len)
-			else
-				x = issuer(der, len)
-				if x ~= nil then
-					C.X509_up_ref(x)
-				end
-			end
-			if x == nil then
-				err = "no certificate: " .. why()
-			elseif chain == nil or C.OPENSSL_sk_push(chain, x) == 0 then
-				C.X509_free(x)
-				err = "no certificate: out of memory"
-			else
-				n = n + 1
-			end
-		elseif kind:find("PRIVATE KEY$") and key == nil then
-			key = key_decode(der, len)
-			if key == nil then
-				err = "no private key: " .. why()
-			end
-		end
 		C.CRYPTO_free(name_p[0], nil, 0)
 		C.CRYPTO_free(header_p[0], nil, 0)
-		C.CRYPTO_clear_free(der, len, nil, 0) -- it may be a key's
+		if kind:find("CERTIFICATE$") and not leaf_der then
+			-- Parsed once the key is known.
+			leaf_der, leaf_len, der = der, len, nil
+		elseif kind:find("CERTIFICATE$") then
+			local x = issuer(der, len)
+			if x == nil then
+				cert_err = "no certificate: " .. why()
+			elseif chain == nil or C.OPENSSL_sk_push(chain, x) == 0 then
+				cert_err = "no certificate: out of memory"
+			else
+				C.X509_up_ref(x)
+			end
+		elseif kind:find("PRIVATE KEY$") and not key and not key_err then
+			key = ec_key(kind, der, len)
+			ec = key ~= nil
+			C.ERR_clear_error()
+			key = key or key_decode(der, len)
+			if key == nil then
+				key_err = "no private key: " .. why()
+			end
+		end
+		if der ~= nil then
+			C.CRYPTO_clear_free(der, len, nil, 0) -- it may be a key's
+		end
 	end
 	C.BIO_free(bio)
 	-- The end of the data is an error to PEM_read_bio: not one to keep.
 	C.ERR_clear_error()
-	if not err and n == 0 then
-		err = "no certificate"
-	elseif not err and key == nil then
-		err = "no private key"
+	if leaf_der then
+		if not cert_err then
+			local x = leaf(leaf_der, leaf_len, key, ec)
+			if x == nil then
+				cert_err = "no certificate: " .. why()
+			elseif C.OPENSSL_sk_unshift(chain, x) == 0 then
+				C.X509_free(x)
+				cert_err = "no certificate: out of memory"
+			end
+		end
+		C.CRYPTO_free(leaf_der, nil, 0)
+	elseif not cert_err then
+		cert_err = "no certificate"
 	end
+	local err = cert_err or key_err or (not key and "no private key")
 	if err then
 		entry_free({ chain = chain, key = key })
 		return nil, nil, err
