@@ -182,6 +182,19 @@ nosni() {
 	assert_equal "$(grep -cF '[error]' "$TEST_TMP/nginx/error.log")" 3 "error lines after a retry"
 }
 
+@test "lua: a file whose private key is not its certificate's fails its handshake with one error line" {
+	put a good.example
+	leaf b other.example
+	nginx_start "$W" "$S"
+	cat "$T/a.pem" "$T/b.key" >"$S/certs/mismatch.example.pem"
+	assert_equal "$(probe mismatch.example good.example)" $'refused\nserved' "answers"
+	grep -F '[error]' "$TEST_TMP/nginx/error.log" >"$T/errors" || true
+	assert_equal "$(grep -c . "$T/errors")" 1 "error lines"
+	grep -q 'mismatch.example.pem: private key does not match the certificate' "$T/errors" ||
+		fail "not said: $(cat "$T/errors")"
+	! grep -q 'PRIVATE KEY' "$TEST_TMP/nginx/error.log" || fail "a key in the log"
+}
+
 @test "lua: a misspelt option, or a value of the wrong type or range, stops nginx from starting, named" {
 	sed 's/unknown_fresh = 10/unknwon_fresh = 10/' "$REPO_ROOT/scripts/nginx-acmepipe-lua.conf" \
 		>"$T/misspelt-lua.conf"

@@ -120,9 +120,9 @@ end
 -- other key by one decoder chain built once per worker. The leaf is parsed
 -- in a library context without providers, where that public-key step
 -- finds nothing at once, and is then given the private key as its public
--- key: kept only when the certificate then encodes to exactly the bytes of
--- the file, which holds when the key is the certificate's. Otherwise, and
--- for keys other than EC, the leaf is parsed the ordinary way.
+-- key: kept only when that key's SubjectPublicKeyInfo is the certificate's,
+-- byte for byte. Otherwise, and for keys other than EC, the leaf is parsed
+-- the ordinary way.
 local ffi = require("ffi")
 local C = ffi.C
 
@@ -134,9 +134,11 @@ int PEM_read_bio(void *bio, char **name, char **header, unsigned char **data, lo
 void CRYPTO_free(void *ptr, const char *file, int line);
 void CRYPTO_clear_free(void *ptr, size_t num, const char *file, int line);
 void *d2i_X509(void **x, const unsigned char **in, long len);
-int i2d_X509(void *x, unsigned char **out);
+void *X509_get_X509_PUBKEY(const void *x);
+int i2d_X509_PUBKEY(const void *pubkey, unsigned char **out);
 void *X509_new_ex(void *libctx, const char *propq);
 int X509_set_pubkey(void *x, void *pkey);
+int X509_check_private_key(const void *x, const void *pkey);
 int X509_get_signature_info(void *x, int *mdnid, int *pknid, int *secbits, uint32_t *flags);
 void *OSSL_LIB_CTX_new(void);
 void *OSSL_PROVIDER_load(void *libctx, const char *name);
@@ -287,6 +289,18 @@ end
 -- cannot be.
 local bare
 
+-- spki(x): the DER of the certificate x's SubjectPublicKeyInfo, or nil.
+local function spki(x)
+	out_p[0] = nil
+	local n = C.i2d_X509_PUBKEY(C.X509_get_X509_PUBKEY(x), out_p)
+	if n <= 0 then
+		return nil
+	end
+	local der = ffi.string(out_p[0], n)
+	C.CRYPTO_free(out_p[0], nil, 0)
+	return der
+end
+
 -- leaf_ec(der, len, key): a new X509 * of the certificate der, with the EC
 -- key as its public key, or nil when that key is not the certificate's.
 local function leaf_ec(der, len, key)
@@ -311,19 +325,16 @@ local function leaf_ec(der, len, key)
 		end
 		return nil
 	end
-	-- The same bytes once the key is in: the key is the certificate's, and
-	-- what the handshake sends is what the CA signed. And the handshake's
-	-- security check can weigh the CA's signature: it looks the digest up
-	-- in the certificate's library context, which finds an RSA one's
-	-- digest there no more than a decoder (OpenSSL 3.0).
-	out_p[0] = nil
-	local same = false
-	if C.X509_get_signature_info(x, nil, nil, nil, nil) == 1 and C.X509_set_pubkey(x, key) == 1 then
-		local n = C.i2d_X509(x, out_p)
-		same = n == len and ffi.string(out_p[0], n) == ffi.string(der, len)
-		if n > 0 then
-			C.CRYPTO_free(out_p[0], nil, 0)
-		end
+	-- The certificate keeps the encoding it was read from (d2i caches it),
+	-- so the handshake sends the file's bytes; only its public key in
+	-- memory becomes the private key's, so that must be the same key: its
+	-- SubjectPublicKeyInfo, byte for byte. And the handshake's security
+	-- check must be able to weigh the CA's signature: it looks the digest
+	-- up in the certificate's library context, which finds an RSA one's
+	-- there no more than a decoder (OpenSSL 3.0).
+	local before, same = spki(x), false
+	if before and C.X509_get_signature_info(x, nil, nil, nil, nil) == 1 and C.X509_set_pubkey(x, key) == 1 then
+		same = spki(x) == before
 	end
 	if not same then
 		C.X509_free(x)
@@ -332,7 +343,8 @@ local function leaf_ec(der, len, key)
 	return x
 end
 
--- leaf(der, len, key, ec): a new X509 * of the certificate der, or nil.
+-- leaf(der, len, key, ec): a new X509 * of the certificate der, or nil
+-- and why.
 local function leaf(der, len, key, ec)
 	if ec then
 		local x = leaf_ec(der, len, key)
@@ -342,7 +354,19 @@ local function leaf(der, len, key, ec)
 		end
 	end
 	in_p[0] = der
-	return C.d2i_X509(nil, in_p, len)
+	local x = C.d2i_X509(nil, in_p, len)
+	if x == nil then
+		return nil, "no certificate: " .. why()
+	end
+	-- OpenSSL 3.0's SSL_use_PrivateKey takes a legacy key that is not the
+	-- certificate's without a word, and the handshake then fails at the
+	-- client: say it here, once, as ngx.ssl's parsed keys made it say.
+	if key ~= nil and C.X509_check_private_key(x, key) ~= 1 then
+		C.X509_free(x)
+		C.ERR_clear_error()
+		return nil, "private key does not match the certificate"
+	end
+	return x
 end
 
 -- entry_free(entry): gives back the OpenSSL memory of entry.
@@ -396,9 +420,9 @@ local function parse(pem)
 	C.ERR_clear_error()
 	if leaf_der then
 		if not cert_err then
-			local x = leaf(leaf_der, leaf_len, key, ec)
+			local x, leaf_err = leaf(leaf_der, leaf_len, key, ec)
 			if x == nil then
-				cert_err = "no certificate: " .. why()
+				cert_err = leaf_err
 			elseif C.OPENSSL_sk_unshift(chain, x) == 0 then
 				C.X509_free(x)
 				cert_err = "no certificate: out of memory"
