@@ -87,7 +87,8 @@ order_turn_take(int kind)
 			order_turn.n = 0;	/* that phase is given up */
 			break;
 		}
-		if (order_turn.n > 0)
+		/* Only the other kind's phase can run out on us. */
+		if (order_turn.n > 0 && order_turn.kind != kind)
 			pthread_cond_timedwait(&order_turn_cv, &order_lock,
 			    &order_turn.until);
 		else

@@ -124,14 +124,17 @@ interleaved() {
 	run_split -1 acme-order --in-flight 6 -T 15 <"$T/in.jsonl"
 	assert_only_failed acme-order timeout pending 2
 	# Every other newOrder reached the CA while the hung one was still
-	# in flight: they waited for its turn to run out (5 s), not for its
-	# 15 s timeout one after the other.
+	# in flight, not after its 15 s timeout.
 	proxy_log | jq -c 'select(.path == "/order-plz")
 		| {time, name: .payload.identifiers[0].value}' >"$T/orders"
 	t0=$(jq -r 'select(.name == "hang2.example.com") | .time' "$T/orders" | head -1)
 	assert_equal "$(jq -r --argjson t0 "$t0" 'select(.name != "hang2.example.com"
 		and .time > $t0 + 14) | .name' "$T/orders")" "" \
 		"newOrders made after the hung one's timeout" "$(cat "$T/orders")"
+	# So did the authorization reads, which may not go beside a newOrder:
+	# the hung one's turn was given up after 5 s.
+	assert_equal "$(proxy_log | jq -r --argjson t0 "$t0" 'select((.path | startswith("/authZ/"))
+		and .time > $t0 + 14) | .path')" "" "authorization reads made after the hung newOrder's timeout"
 }
 
 @test "half the nonces rejected (PEBBLE_WFE_NONCEREJECT=50), 64 in flight: every document succeeds" {
