@@ -195,6 +195,60 @@ nosni() {
 	! grep -q 'PRIVATE KEY' "$TEST_TMP/nginx/error.log" || fail "a key in the log"
 }
 
+# signed P NAME CA KEYOPTS...: a certificate for NAME from CA (its .pem and
+# .key in $T), its key made with openssl's KEYOPTS; $T/P.pem is the
+# store's file: leaf, CA, key.
+signed() {
+	local p=$1 name=$2 ca=$3
+	shift 3
+	openssl req -new -nodes "$@" -keyout "$T/$p.key" -out "$T/$p.csr" -subj "/CN=$name" 2>/dev/null &&
+		openssl x509 -req -in "$T/$p.csr" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" -days 30 \
+			-extfile <(echo "subjectAltName=DNS:$name") -out "$T/$p.crt" 2>/dev/null &&
+		cat "$T/$p.crt" "$T/$ca.pem" "$T/$p.key" >"$T/$p.pem"
+}
+
+@test "lua: keys and chains of other kinds are served and verify: P-384, SEC 1, RSA key, RSA CA" {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/rsaca.key" -out "$T/rsaca.pem" \
+		-subj "/CN=Test RSA CA" -days 30 2>/dev/null
+	signed p384 p384.example ca -newkey ec -pkeyopt ec_paramgen_curve:P-384
+	signed sec1 sec1.example ca -newkey ec -pkeyopt ec_paramgen_curve:P-256
+	openssl ec -in "$T/sec1.key" -out "$T/sec1.sec1" 2>/dev/null
+	grep -q 'BEGIN EC PRIVATE KEY' "$T/sec1.sec1" || fail "no SEC 1 key"
+	cat "$T/sec1.crt" "$T/ca.pem" "$T/sec1.sec1" >"$T/sec1.pem"
+	signed rsakey rsakey.example ca -newkey rsa:2048
+	signed byrsa byrsa.example rsaca -newkey ec -pkeyopt ec_paramgen_curve:P-256
+	mkdir -p "$S/certs"
+	for p in p384 sec1 rsakey byrsa; do
+		cp "$T/$p.pem" "$S/certs/$p.example.pem"
+	done
+	nginx_start "$W" "$S"
+	# Twice: parsed, then from the cache.
+	for _ in 1 2; do
+		for p in p384 sec1 rsakey; do
+			served_verify "$p.example" "$T/ca.pem" || fail "$p.example not served or not verified"
+		done
+		served_verify byrsa.example "$T/rsaca.pem" || fail "byrsa.example not served or not verified"
+	done
+	! grep -F '[error]' "$TEST_TMP/nginx/error.log" || fail "errors logged"
+}
+
+@test "lua: a file larger than the read buffer (64 KiB) is read whole: its key, at the end, is found" {
+	leaf a big.example
+	nginx_start "$W" "$S"
+	mkdir -p "$S/certs"
+	# Text between PEM blocks is allowed and skipped: 180 KB of it, so the
+	# buffer grows twice.
+	{
+		cat "$T/a.pem"
+		for _ in $(seq 1 3000); do
+			printf 'padding between the chain and the key, sixty bytes a line.\n'
+		done
+		cat "$T/a.key"
+	} >"$S/certs/big.example.pem"
+	(($(stat -c %s "$S/certs/big.example.pem") > 2 * 65536)) || fail "the file is not over 128 KiB"
+	assert_equal "$(served_serial big.example | tr 'A-F' 'a-f')" "$(leaf_serial a)" "served"
+}
+
 @test "lua: a misspelt option, or a value of the wrong type or range, stops nginx from starting, named" {
 	sed 's/unknown_fresh = 10/unknwon_fresh = 10/' "$REPO_ROOT/scripts/nginx-acmepipe-lua.conf" \
 		>"$T/misspelt-lua.conf"
