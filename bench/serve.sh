@@ -20,9 +20,15 @@
 # figure compared is handshakes per second of the worker's CPU time
 # (utime + stime from /proc), which is what one core of nginx sustains
 # whether or not the client could saturate it; the wall-clock rate is
-# shown beside it. Worker RSS is VmHWM, its peak. Each cell is the median
-# of RUNS (default 3) runs of SECONDS (default 10), after a warm-up of one
-# handshake for every name, then 2 s.
+# shown beside it. Worker RSS is VmHWM, its peak.
+#
+# All configurations of a store run at once (an nginx each, idle but for
+# the one under load), each warmed up with one handshake for every name,
+# then 2 s. Then RUNS (default 3) rounds, each a run of SECONDS (default
+# 10) against every configuration in turn: each ratio to static compares
+# runs seconds apart, not minutes, as a shared machine's speed drifts.
+# A cell's rate is the median of its runs; its ratio to static the median
+# of its rounds' ratios, with their range.
 #
 # Prints Markdown on standard output, progress on standard error. Exit 0
 # when every run served, 1 when one did not, 2 on usage.
@@ -62,7 +68,10 @@ mkdir -p "$TEST_TMP"
 source "$repo/tests/helpers/common.bash"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	nginx_stop >/dev/null 2>&1 || true
+	local how
+	for how in static plain lua lua40k lua50k; do
+		NGINX_INSTANCE=$how nginx_stop >/dev/null 2>&1 || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -101,49 +110,96 @@ EOF
 sed -e 's,certs/$acmepipe_cert.pem,certs/n00000.example.pem,' \
 	"$repo/scripts/nginx-acmepipe.conf" >"$work/static.conf"
 
-# run CONF SIZE [LUASET]: prints "capacity wall rss_kib failed" of the
-# median run (by capacity).
-run() {
-	local conf=$1 size=$2 set=${3:-} pid i out t0 t1 ok failed cpu line
-	local -a rows=()
-	NGINX_SITE=$conf NGINX_LUA_SET=$set nginx_start "$work/www" "$work/store$size" >&2 ||
-		die "$conf: nginx did not start"
-	pid=$(<"$TEST_TMP/nginx/harness.pid")
-	taskset -pc 0 "$pid" >/dev/null
-	# Warm-up: every name once (a cache as full as it gets), then 2 s.
-	taskset -c 1 "$work/tls-load" -p "$NGINX_TLS_PORT" -a -c "$procs" "$work/names$size" >/dev/null &&
-		taskset -c 1 "$work/tls-load" -p "$NGINX_TLS_PORT" -t 2 -c "$procs" "$work/names$size" >/dev/null ||
-		die "$conf, $size names: no handshake in the warm-up"
-	for i in $(seq 1 "$runs"); do
-		t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-		out=$(taskset -c 1 "$work/tls-load" -p "$NGINX_TLS_PORT" -t "$secs" -c "$procs" -s "$i" \
-			"$work/names$size") || die "$conf, $size names: no handshake"
-		t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
-		read -r _ ok _ failed _ <<<"$out"
-		cpu=$(((t1 - t0) * 1000 / $(getconf CLK_TCK))) # ms
-		((cpu > 0)) || cpu=1
-		rows+=("$((ok * 1000 / cpu)) $((ok / secs)) $failed")
-	done
-	line=$(printf '%s\n' "${rows[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-	read -r cap wall failed <<<"$line"
-	echo "$cap $wall $(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status") $failed"
-	nginx_stop >&2
+# The configurations measured for each store, all running at once, one
+# nginx each (NGINX_INSTANCE), all on CPU 0; only the one under load works.
+configs() {
+	if (($1 == 50000)); then
+		echo static plain lua lua40k lua50k
+	else
+		echo static plain lua
+	fi
 }
 
-declare -A cap wall rss fail
-cells=("static 1" "plain 1" "lua 1" "static 1000" "plain 1000" "lua 1000"
-	"static 50000" "plain 50000" "lua 50000" "lua40k 50000" "lua50k 50000")
-for cell in "${cells[@]}"; do
-	read -r how size <<<"$cell"
-	echo "$prog: $how, $size names" >&2
+# start HOW SIZE: nginx for configuration HOW over the store of SIZE names,
+# warmed up: every name once (a cache as full as it gets), then 2 s. Sets
+# port[HOW] and pid[HOW].
+declare -A port pid
+start() {
+	local how=$1 size=$2 conf set=''
 	case $how in
-	static) r=$(run "$work/static.conf" "$size") ;;
-	plain) r=$(run nginx-acmepipe.conf "$size") ;;
-	lua) r=$(run nginx-acmepipe-lua.conf "$size") ;;
-	lua40k) r=$(run nginx-acmepipe-lua.conf "$size" "cache_size=40000") ;;
-	lua50k) r=$(run nginx-acmepipe-lua.conf "$size" "cache_size=50000") ;;
+	static) conf=$work/static.conf ;;
+	plain) conf=nginx-acmepipe.conf ;;
+	lua) conf=nginx-acmepipe-lua.conf ;;
+	lua40k) conf=nginx-acmepipe-lua.conf set=cache_size=40000 ;;
+	lua50k) conf=nginx-acmepipe-lua.conf set=cache_size=50000 ;;
 	esac
-	read -r cap["$cell"] wall["$cell"] rss["$cell"] fail["$cell"] <<<"$r"
+	NGINX_INSTANCE=$how NGINX_SITE=$conf NGINX_LUA_SET=$set nginx_start "$work/www" "$work/store$size" >&2 ||
+		die "$how: nginx did not start"
+	port[$how]=$NGINX_TLS_PORT
+	pid[$how]=$(<"$TEST_TMP/nginx-$how/harness.pid")
+	taskset -pc 0 "${pid[$how]}" >/dev/null
+	taskset -c 1 "$work/tls-load" -p "${port[$how]}" -a -c "$procs" "$work/names$size" >/dev/null &&
+		taskset -c 1 "$work/tls-load" -p "${port[$how]}" -t 2 -c "$procs" "$work/names$size" >/dev/null ||
+		die "$how, $size names: no handshake in the warm-up"
+}
+
+# measure HOW SIZE RUN: one run of SECONDS against HOW; prints
+# "capacity wall failed" (capacity: handshakes per CPU second of the worker).
+measure() {
+	local how=$1 size=$2 i=$3 out t0 t1 ok failed cpu
+	t0=$(awk '{ print $14 + $15 }' "/proc/${pid[$how]}/stat")
+	out=$(taskset -c 1 "$work/tls-load" -p "${port[$how]}" -t "$secs" -c "$procs" -s "$i" \
+		"$work/names$size") || die "$how, $size names: no handshake"
+	t1=$(awk '{ print $14 + $15 }' "/proc/${pid[$how]}/stat")
+	read -r _ ok _ failed _ <<<"$out"
+	cpu=$(((t1 - t0) * 1000 / $(getconf CLK_TCK))) # ms
+	((cpu > 0)) || cpu=1
+	echo "$((ok * 1000 / cpu)) $((ok / secs)) $failed"
+}
+
+# median N...: the middle one of the numbers (the lower middle of an even count).
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+
+# For each store: every configuration started and warmed up, then RUNS
+# rounds, each measuring every configuration in turn, so each ratio to
+# static compares runs seconds apart. A cell: the median of its runs; its
+# ratio, the median of its rounds' ratios, with their range.
+declare -A cap wall rss fail ratio range
+for size in 1 1000 50000; do
+	read -r -a hows <<<"$(configs "$size")"
+	for how in "${hows[@]}"; do
+		echo "$prog: $how, $size names: starting, warming up" >&2
+		start "$how" "$size"
+	done
+	declare -A caps=() walls=() rats=() fails=()
+	for r in $(seq 1 "$runs"); do
+		echo "$prog: $size names: round $r of $runs" >&2
+		for how in "${hows[@]}"; do
+			read -r c w f <<<"$(measure "$how" "$size" "$r")"
+			caps[$how]+=" $c" walls[$how]+=" $w"
+			fails[$how]=$((${fails[$how]:-0} + f))
+			[[ $how == static ]] && base=$c
+			rats[$how]+=" $((c * 100 / base))"
+		done
+	done
+	for how in "${hows[@]}"; do
+		cell="$how $size"
+		# shellcheck disable=SC2086 # the lists split on purpose
+		cap[$cell]=$(median ${caps[$how]}) wall[$cell]=$(median ${walls[$how]})
+		# shellcheck disable=SC2086
+		ratio[$cell]=$(median ${rats[$how]})
+		# shellcheck disable=SC2086
+		range[$cell]="$(printf '%s\n' ${rats[$how]} | sort -n | head -n 1) to $(printf '%s\n' ${rats[$how]} | sort -n | tail -n 1)"
+		rss[$cell]=$(awk '/^VmHWM/ { print $2 }' "/proc/${pid[$how]}/status")
+		fail[$cell]=${fails[$how]}
+		NGINX_INSTANCE=$how nginx_stop >&2
+	done
+done
+cells=()
+for size in 1 1000 50000; do
+	for how in $(configs "$size"); do
+		cells+=("$how $size")
+	done
 done
 
 status=0
@@ -151,9 +207,11 @@ echo "## Serving handshakes (bench/serve.sh, $(date -u +%Y-%m-%d))"
 echo
 echo "nginx $(nginx -v 2>&1 | sed 's,.*/,,'), one worker on CPU 0; bench/tls-load, $procs processes"
 echo "on CPU 1, full TLS 1.3 handshakes (EC P-256, no resumption), SNI as given."
-echo "Median of $runs runs of $secs s. Load before: $load0; took $(($(date +%s) - t_start)) s."
+echo "$runs rounds of runs of $secs s, each round running every configuration of a store in turn."
+echo "Load before: $load0; took $(($(date +%s) - t_start)) s. Handshakes: the median run;"
+echo "vs static: the median of the rounds' ratios to the static run of the same round (range)."
 echo
-echo "| configuration | names (SNI) | cache_size | handshakes / CPU s | vs static | wall / s | worker peak RSS | failed |"
+echo "| configuration | names (SNI) | cache_size | handshakes / CPU s | vs static (range) | wall / s | worker peak RSS | failed |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for cell in "${cells[@]}"; do
 	read -r how size <<<"$cell"
@@ -164,11 +222,10 @@ for cell in "${cells[@]}"; do
 	lua40k) label=lua cs=40000 ;;
 	lua50k) label=lua cs=50000 ;;
 	esac
-	base=${cap["static $size"]}
-	pct=$((cap["$cell"] * 100 / base))
 	((fail["$cell"] == 0)) || status=1
-	printf '| %s | %s | %s | %s | %s %% | %s | %s MiB | %s |\n' "$label" \
+	printf '| %s | %s | %s | %s | %s %% (%s) | %s | %s MiB | %s |\n' "$label" \
 		"$([[ $size == 1 ]] && echo "one" || echo "random of $size")" "$cs" \
-		"${cap["$cell"]}" "$pct" "${wall["$cell"]}" "$((rss["$cell"] / 1024))" "${fail["$cell"]}"
+		"${cap["$cell"]}" "${ratio["$cell"]}" "${range["$cell"]}" "${wall["$cell"]}" \
+		"$((rss["$cell"] / 1024))" "${fail["$cell"]}"
 done
 exit "$status"
