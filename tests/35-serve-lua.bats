@@ -232,7 +232,7 @@ signed() {
 	! grep -F '[error]' "$TEST_TMP/nginx/error.log" || fail "errors logged"
 }
 
-@test "lua: a file larger than the read buffer (64 KiB) is read whole: its key, at the end, is found" {
+@test "lua: a file larger than the read buffer (64 KiB) is read whole; one over 1 MiB is refused" {
 	leaf a big.example
 	nginx_start "$W" "$S"
 	mkdir -p "$S/certs"
@@ -247,6 +247,16 @@ signed() {
 	} >"$S/certs/big.example.pem"
 	(($(stat -c %s "$S/certs/big.example.pem") > 2 * 65536)) || fail "the file is not over 128 KiB"
 	assert_equal "$(served_serial big.example | tr 'A-F' 'a-f')" "$(leaf_serial a)" "served"
+	# One over 1 MiB is no certificate file: refused, said once, not read on.
+	{
+		cat "$T/a.pem"
+		head -c 1100000 /dev/zero | tr '\0' 'x'
+		cat "$T/a.key"
+	} >"$S/certs/huge.example.pem"
+	assert_equal "$(probe huge.example big.example)" $'refused\nserved' "answers"
+	grep -F '[error]' "$TEST_TMP/nginx/error.log" >"$T/errors" || true
+	assert_equal "$(grep -c . "$T/errors")" 1 "error lines"
+	grep -q 'huge.example.pem: larger than 1048576 bytes' "$T/errors" || fail "not said: $(cat "$T/errors")"
 }
 
 @test "lua: a misspelt option, or a value of the wrong type or range, stops nginx from starting, named" {

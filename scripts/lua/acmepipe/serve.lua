@@ -176,8 +176,11 @@ local x509_free = ffi.cast("void (*)(void *)", C.X509_free)
 
 local O_RDONLY, O_CLOEXEC = 0, 0x80000 -- Linux's, on x86-64 and arm64
 local ENOENT, EINTR = 2, 4
-local buf_size = 65536 -- grows for a larger file
+local buf_size = 65536 -- grows for a larger file, up to FILE_MAX
 local buf = ffi.new("char[?]", buf_size)
+-- A chain and its key take a few KiB: a file larger than this is not one,
+-- and reading it would keep a buffer of its size for the worker's life.
+local FILE_MAX = 1048576
 
 read = function(file)
 	local path = conf.store .. "/certs/" .. file .. ".pem"
@@ -191,7 +194,10 @@ read = function(file)
 	end
 	local n = 0
 	while true do
-		if n == buf_size then
+		if n == buf_size and buf_size >= FILE_MAX then
+			C.close(fd)
+			return nil, file .. ".pem: larger than " .. FILE_MAX .. " bytes"
+		elseif n == buf_size then
 			local bigger = ffi.new("char[?]", 2 * buf_size)
 			ffi.copy(bigger, buf, n)
 			buf, buf_size = bigger, 2 * buf_size
