@@ -195,31 +195,20 @@ nosni() {
 	! grep -q 'PRIVATE KEY' "$TEST_TMP/nginx/error.log" || fail "a key in the log"
 }
 
-# signed P NAME CA KEYOPTS...: a certificate for NAME from CA (its .pem and
-# .key in $T), its key made with openssl's KEYOPTS; $T/P.pem is the
-# store's file: leaf, CA, key.
-signed() {
-	local p=$1 name=$2 ca=$3
-	shift 3
-	openssl req -new -nodes "$@" -keyout "$T/$p.key" -out "$T/$p.csr" -subj "/CN=$name" 2>/dev/null &&
-		openssl x509 -req -in "$T/$p.csr" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" -days 30 \
-			-extfile <(echo "subjectAltName=DNS:$name") -out "$T/$p.crt" 2>/dev/null &&
-		cat "$T/$p.crt" "$T/$ca.pem" "$T/$p.key" >"$T/$p.pem"
-}
-
 @test "lua: keys and chains of other kinds are served and verify: P-384, SEC 1, RSA key, RSA CA" {
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/rsaca.key" -out "$T/rsaca.pem" \
 		-subj "/CN=Test RSA CA" -days 30 2>/dev/null
-	signed p384 p384.example ca -newkey ec -pkeyopt ec_paramgen_curve:P-384
-	signed sec1 sec1.example ca -newkey ec -pkeyopt ec_paramgen_curve:P-256
-	openssl ec -in "$T/sec1.key" -out "$T/sec1.sec1" 2>/dev/null
-	grep -q 'BEGIN EC PRIVATE KEY' "$T/sec1.sec1" || fail "no SEC 1 key"
-	cat "$T/sec1.crt" "$T/ca.pem" "$T/sec1.sec1" >"$T/sec1.pem"
-	signed rsakey rsakey.example ca -newkey rsa:2048
-	signed byrsa byrsa.example rsaca -newkey ec -pkeyopt ec_paramgen_curve:P-256
+	TEST_CERT_KEY="ec -pkeyopt ec_paramgen_curve:P-384" leaf p384 p384.example
+	leaf sec1 sec1.example
+	openssl ec -in "$T/sec1.key" -out "$T/sec1.key.sec1" 2>/dev/null
+	mv "$T/sec1.key.sec1" "$T/sec1.key"
+	grep -q 'BEGIN EC PRIVATE KEY' "$T/sec1.key" || fail "no SEC 1 key"
+	TEST_CERT_KEY=rsa:2048 leaf rsakey rsakey.example
+	TEST_CERT_CA=rsaca leaf byrsa byrsa.example
 	mkdir -p "$S/certs"
+	# The store's file: the chain, then the key.
 	for p in p384 sec1 rsakey byrsa; do
-		cp "$T/$p.pem" "$S/certs/$p.example.pem"
+		cat "$T/$p.pem" "$T/$p.key" >"$S/certs/$p.example.pem"
 	done
 	nginx_start "$W" "$S"
 	# Twice: parsed, then from the cache.
@@ -257,6 +246,16 @@ signed() {
 	grep -F '[error]' "$TEST_TMP/nginx/error.log" >"$T/errors" || true
 	assert_equal "$(grep -c . "$T/errors")" 1 "error lines"
 	grep -q 'huge.example.pem: larger than 1048576 bytes' "$T/errors" || fail "not said: $(cat "$T/errors")"
+}
+
+@test "lua: a file that cannot be opened (a symlink loop, as root can open anything else) fails its handshake with one line" {
+	put a good.example
+	nginx_start "$W" "$S"
+	ln -s loop.example.pem "$S/certs/loop.example.pem"
+	assert_equal "$(probe loop.example good.example)" $'refused\nserved' "answers"
+	grep -F '[error]' "$TEST_TMP/nginx/error.log" >"$T/errors" || true
+	assert_equal "$(grep -c . "$T/errors")" 1 "error lines"
+	grep -q 'loop.example.pem: Too many levels of symbolic links' "$T/errors" || fail "not said: $(cat "$T/errors")"
 }
 
 @test "lua: a misspelt option, or a value of the wrong type or range, stops nginx from starting, named" {

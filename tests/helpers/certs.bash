@@ -10,7 +10,11 @@
 #                            the CA) for the names, valid DAYS days; the
 #                            serial is 16 hex digits starting with 71;
 #                            with TEST_CERT_AKI=1 it has an Authority Key
-#                            Identifier, so an RFC 9773 CertID
+#                            Identifier, so an RFC 9773 CertID;
+#                            TEST_CERT_KEY (default "ec -pkeyopt
+#                            ec_paramgen_curve:P-256") is openssl req's
+#                            -newkey and its options, TEST_CERT_CA (default
+#                            ca) the CA's DIR/NAME.pem and DIR/NAME.key
 # cert_put DIR STORE DAYS NAME...
 #                            a certificate for the names, valid DAYS days
 #                            from now (made in DIR), stored in STORE by
@@ -27,17 +31,19 @@ test_ca() {
 }
 
 test_cert() {
-	local dir=$1 p=$2 days=$3 san
+	local dir=$1 p=$2 days=$3 san ca=${TEST_CERT_CA:-ca}
+	local -a newkey
+	read -r -a newkey <<<"${TEST_CERT_KEY:-ec -pkeyopt ec_paramgen_curve:P-256}"
 	shift 3
 	san=$(printf 'DNS:%s,' "$@")
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	openssl req -new -newkey "${newkey[@]}" -nodes \
 		-keyout "$dir/$p.key" -out "$dir/$p.csr" -subj "/CN=$1" 2>/dev/null
-	openssl x509 -req -in "$dir/$p.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+	openssl x509 -req -in "$dir/$p.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" \
 		-set_serial "0x71$(openssl rand -hex 7)" -days "$days" \
 		-extfile <(printf 'subjectAltName=%s\n' "${san%,}"
 			[[ -z ${TEST_CERT_AKI:-} ]] || echo 'authorityKeyIdentifier=keyid') \
 		-out "$dir/$p.crt" 2>/dev/null
-	cat "$dir/$p.crt" "$dir/ca.pem" >"$dir/$p.pem"
+	cat "$dir/$p.crt" "$dir/$ca.pem" >"$dir/$p.pem"
 }
 
 # jwk_thumbprint KEY: the base64url RFC 7638 thumbprint of an EC P-256

@@ -207,10 +207,12 @@ read = function(file)
 			break
 		elseif got > 0 then
 			n = n + got
-		elseif ffi.errno() ~= EINTR then
+		else
 			local e = ffi.errno()
-			C.close(fd)
-			return nil, file .. ".pem: " .. ffi.string(C.strerror(e))
+			if e ~= EINTR then
+				C.close(fd)
+				return nil, file .. ".pem: " .. ffi.string(C.strerror(e))
+			end
 		end
 	end
 	C.close(fd)
