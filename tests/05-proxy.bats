@@ -36,9 +36,9 @@ doc() { jq -cn --args '{identifiers: $ARGS.positional}' "$@"; }
 
 b64url() { basenc --base64url -w0 | tr -d '='; }
 
-# jws_post URL PAYLOAD: POSTs PAYLOAD signed with JWS_KEY (RS256; kid
-# JWS_KID when set, else the jwk); prints the status line, headers and body.
-jws_post() {
+# jws_body URL PAYLOAD: the JWS of PAYLOAD for URL, signed with JWS_KEY
+# (RS256; kid JWS_KID when set, else the jwk), with a fresh nonce.
+jws_body() {
 	local url=$1 nonce hdr n p s
 	nonce=$(curl -sS -I --cacert "$ACMEPIPE_CA_BUNDLE" "$PROXY_URL/nonce-plz" |
 		tr -d '\r' | sed -n 's/^replay-nonce: //Ip')
@@ -54,10 +54,19 @@ jws_post() {
 	hdr=$(printf '%s' "$hdr" | b64url)
 	p=$(printf '%s' "$2" | b64url)
 	s=$(printf '%s.%s' "$hdr" "$p" | openssl dgst -sha256 -sign "$JWS_KEY" | b64url)
+	jq -cn --arg h "$hdr" --arg p "$p" --arg s "$s" '{protected: $h, payload: $p, signature: $s}'
+}
+
+# jws_send URL BODY: POSTs BODY, a JWS; prints the status line, headers
+# and body of the answer.
+jws_send() {
 	curl -sS -i --max-time 10 --cacert "$ACMEPIPE_CA_BUNDLE" \
-		-H 'Content-Type: application/jose+json' \
-		--data-binary "$(jq -cn --arg h "$hdr" --arg p "$p" --arg s "$s" \
-			'{protected: $h, payload: $p, signature: $s}')" "$url"
+		-H 'Content-Type: application/jose+json' --data-binary "$2" "$1"
+}
+
+# jws_post URL PAYLOAD: jws_send of jws_body.
+jws_post() {
+	jws_send "$1" "$(jws_body "$1" "$2")"
 }
 
 # order_payload NAME [JQ-EDIT]: a newOrder payload for NAME.
@@ -295,17 +304,20 @@ pcurl() { curl -sS --max-time 10 --cacert "$ACMEPIPE_CA_BUNDLE" "$@"; }
 }
 
 @test "proxy: a newOrder goes to Pebble alone: after those being forwarded, before those that came after it" {
-	local a b l
+	local a b l body
 	# logged COND: the proxy has logged a request for which COND holds.
 	logged() { proxy_log | jq -se "any(.[]; $1)" >/dev/null; }
+	# B is signed now, so that it is sent at once while A stalls: under
+	# the sanitizers, signing it with openssl(1) in the stall took over 5 s.
+	body=$(jws_body "$PROXY_URL/order-plz" \
+		'{"identifiers": [{"type": "dns", "value": "gate.example.com"}]}')
 	# A: a directory read that Pebble takes 5 s to answer (inside the gate).
 	proxy_fault '{"fault": "stall", "path": "^/dir$", "seconds": 5, "gated": true}'
 	pcurl -o /dev/null "$PROXY_URL/dir" &
 	a=$!
 	wait_until 50 "$a" logged '.path == "/dir"' || fail "the first read never arrived"
 	# B: a newOrder, while A is at Pebble.
-	jws_post "$PROXY_URL/order-plz" \
-		'{"identifiers": [{"type": "dns", "value": "gate.example.com"}]}' >"$BATS_TEST_TMPDIR/b" &
+	jws_send "$PROXY_URL/order-plz" "$body" >"$BATS_TEST_TMPDIR/b" &
 	b=$!
 	wait_until 50 "$b" logged '.path == "/order-plz"' || fail "the newOrder never arrived"
 	# C: a directory read, while B waits.
