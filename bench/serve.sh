@@ -69,7 +69,7 @@ source "$repo/tests/helpers/common.bash"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	local how
-	for how in static plain lua lua40k lua50k; do
+	for how in $(configs 50000); do # the most of any store
 		NGINX_INSTANCE=$how nginx_stop >/dev/null 2>&1 || true
 	done
 	rm -rf "$work"
@@ -189,7 +189,8 @@ for size in 1 1000 50000; do
 		# shellcheck disable=SC2086
 		ratio[$cell]=$(median ${rats[$how]})
 		# shellcheck disable=SC2086
-		range[$cell]="$(printf '%s\n' ${rats[$how]} | sort -n | head -n 1) to $(printf '%s\n' ${rats[$how]} | sort -n | tail -n 1)"
+		sorted=$(printf '%s\n' ${rats[$how]} | sort -n)
+		range[$cell]="${sorted%%$'\n'*} to ${sorted##*$'\n'}"
 		rss[$cell]=$(awk '/^VmHWM/ { print $2 }' "/proc/${pid[$how]}/status")
 		fail[$cell]=${fails[$how]}
 		NGINX_INSTANCE=$how nginx_stop >&2

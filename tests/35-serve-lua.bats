@@ -221,7 +221,7 @@ nosni() {
 	! grep -F '[error]' "$TEST_TMP/nginx/error.log" || fail "errors logged"
 }
 
-@test "lua: a file larger than the read buffer (64 KiB) is read whole; one over 1 MiB is refused" {
+@test "lua: a file larger than the read buffer (64 KiB) is read whole; 1 MiB is; one byte more is refused" {
 	leaf a big.example
 	nginx_start "$W" "$S"
 	mkdir -p "$S/certs"
@@ -236,13 +236,23 @@ nosni() {
 	} >"$S/certs/big.example.pem"
 	(($(stat -c %s "$S/certs/big.example.pem") > 2 * 65536)) || fail "the file is not over 128 KiB"
 	assert_equal "$(served_serial big.example | tr 'A-F' 'a-f')" "$(leaf_serial a)" "served"
-	# One over 1 MiB is no certificate file: refused, said once, not read on.
-	{
+	# padded SIZE: the chain, lines of padding, the key: SIZE bytes in all.
+	padded() {
+		local k=$(($1 - $(cat "$T/a.pem" "$T/a.key" | wc -c)))
 		cat "$T/a.pem"
-		head -c 1100000 /dev/zero | tr '\0' 'x'
+		((k % 60 == 0)) || { head -c "$((k % 60 - 1))" /dev/zero | tr '\0' x && echo; }
+		for ((; k >= 60; k -= 60)); do
+			printf '%059d\n' 0
+		done
 		cat "$T/a.key"
-	} >"$S/certs/huge.example.pem"
-	assert_equal "$(probe huge.example big.example)" $'refused\nserved' "answers"
+	}
+	# 1 MiB exactly is the most that is read; one byte over is no
+	# certificate file: refused, said once, not read on.
+	padded 1048576 >"$S/certs/exact.example.pem"
+	padded 1048577 >"$S/certs/huge.example.pem"
+	assert_equal "$(stat -c %s "$S/certs/exact.example.pem" "$S/certs/huge.example.pem")" \
+		$'1048576\n1048577' "sizes"
+	assert_equal "$(probe huge.example exact.example big.example)" $'refused\nserved\nserved' "answers"
 	grep -F '[error]' "$TEST_TMP/nginx/error.log" >"$T/errors" || true
 	assert_equal "$(grep -c . "$T/errors")" 1 "error lines"
 	grep -q 'huge.example.pem: larger than 1048576 bytes' "$T/errors" || fail "not said: $(cat "$T/errors")"

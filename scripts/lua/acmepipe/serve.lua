@@ -174,33 +174,34 @@ local ptr_p, ptr2_p, int_p = ffi.new("const void *[1]"), ffi.new("const void *[1
 local obj_p, out_p = ffi.new("void *[1]"), ffi.new("unsigned char *[1]")
 local x509_free = ffi.cast("void (*)(void *)", C.X509_free)
 
-local O_RDONLY, O_CLOEXEC = 0, 0x80000 -- Linux's, on x86-64 and arm64
+local O_RDONLY, O_CLOEXEC = 0, 0x80000 -- Linux's, on every Debian architecture
 local ENOENT, EINTR = 2, 4
-local buf_size = 65536 -- grows for a larger file, up to FILE_MAX
-local buf = ffi.new("char[?]", buf_size)
 -- A chain and its key take a few KiB: a file larger than this is not one,
 -- and reading it would keep a buffer of its size for the worker's life.
 local FILE_MAX = 1048576
+-- The buffer grows for a larger file, up to one byte past FILE_MAX: a
+-- file that fills that byte is too large.
+local buf_size = 65536
+local buf = ffi.new("char[?]", buf_size)
 
 read = function(file)
-	local path = conf.store .. "/certs/" .. file .. ".pem"
-	local fd = C.open(path, O_RDONLY + O_CLOEXEC)
-	if fd < 0 then
-		local e = ffi.errno()
-		if e == ENOENT then
-			return nil, nil
-		end
-		return nil, path .. ": " .. ffi.string(C.strerror(e))
+	local fd = C.open(conf.store .. "/certs/" .. file .. ".pem", O_RDONLY + O_CLOEXEC)
+	local e = fd < 0 and ffi.errno()
+	if e == ENOENT then
+		return nil, nil
+	elseif e then
+		return nil, file .. ".pem: " .. ffi.string(C.strerror(e))
 	end
-	local n = 0
+	local n, why = 0, nil
 	while true do
-		if n == buf_size and buf_size >= FILE_MAX then
-			C.close(fd)
-			return nil, file .. ".pem: larger than " .. FILE_MAX .. " bytes"
+		if n == buf_size and n > FILE_MAX then
+			why = "larger than " .. FILE_MAX .. " bytes"
+			break
 		elseif n == buf_size then
-			local bigger = ffi.new("char[?]", 2 * buf_size)
+			local size = math.min(2 * buf_size, FILE_MAX + 1)
+			local bigger = ffi.new("char[?]", size)
 			ffi.copy(bigger, buf, n)
-			buf, buf_size = bigger, 2 * buf_size
+			buf, buf_size = bigger, size
 		end
 		local got = C.read(fd, buf + n, buf_size - n)
 		if got == 0 then
@@ -208,14 +209,17 @@ read = function(file)
 		elseif got > 0 then
 			n = n + got
 		else
-			local e = ffi.errno()
+			e = ffi.errno()
 			if e ~= EINTR then
-				C.close(fd)
-				return nil, file .. ".pem: " .. ffi.string(C.strerror(e))
+				why = ffi.string(C.strerror(e))
+				break
 			end
 		end
 	end
 	C.close(fd)
+	if why then
+		return nil, file .. ".pem: " .. why
+	end
 	return ffi.string(buf, n)
 end
 
